@@ -1,0 +1,42 @@
+/**
+ * A backend stores each room's sequence and history and carries published messages to every
+ * replica. The memory and Redis backends implement this one interface; everything above it
+ * (fan-out to local subscribers, resume, gap detection) is shared and lives in broker.ts.
+ */
+import type { Message } from '../rooms/message.js';
+
+/** A consistent read of one room: its position and the requested slice of history. */
+export interface RoomSnapshot {
+  /** The room's current epoch; null when the room has no history (never published, or expired). */
+  readonly epoch: string | null;
+  /** Seq of the newest message of the epoch; 0 when none. */
+  readonly seq: number;
+  /** Held messages with seq greater than `afterSeq`, oldest first, at most `limit` of them. */
+  readonly messages: readonly Message[];
+}
+
+export type ReadQuery =
+  /** The oldest `limit` held messages with seq > afterSeq. */
+  | { readonly afterSeq: number; readonly limit: number }
+  /** The newest `latest` held messages (0 reads only the position). */
+  | { readonly latest: number };
+
+export interface Backend {
+  readonly kind: 'memory' | 'redis';
+  /**
+   * Atomically: assigns the room's next seq (starting a new epoch when the room has none), appends
+   * the message to the bounded history, and publishes it to every replica's `onMessage`. Publishes
+   * of one room reach every replica in seq order. `dataJson` is valid JSON text.
+   */
+  append(room: string, event: string, dataJson: string): Promise<Message>;
+  read(room: string, query: ReadQuery): Promise<RoomSnapshot>;
+  /** Starts delivering the room's messages to `onMessage`; resolves once no later publish can be missed. */
+  listen(room: string): Promise<void>;
+  /** Stops delivering the room's messages. */
+  unlisten(room: string): Promise<void>;
+  /** Set once by the broker before the first listen. */
+  onMessage: (message: Message) => void;
+  /** True when publishes can be stored now. */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,116 @@
+/**
+ * The Broker: what the GraphQL layer publishes to and subscribes from. One implementation, over a
+ * Backend (memory or Redis), so both keep exactly the same promises:
+ *
+ * - Order: the messages of a room have seq 1, 2, 3 ... in their epoch, assigned when stored, and every
+ *   subscriber on every replica receives them in that order, each once.
+ * - History: at least the latest `historySize` messages of a room are held until `historyTtlSeconds`
+ *   after the room's last publish. Then the room's history, seq and epoch are dropped together.
+ * - Resume: a subscription after a cursor first gets every held message after it, then live ones, with
+ *   no gap and no duplicate at the hand-over. What is no longer held is announced by a HistoryGap
+ *   (`missed` exact, or null when the epoch changed) before the rest.
+ * - A subscription without a cursor gets every message stored after it was accepted.
+ * - publish resolves only once the message is stored and sent; when the backend cannot be reached it
+ *   rejects with UNAVAILABLE.
+ */
+import { ErrorCode, RoomcastError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Cursor } from '../rooms/cursor.js';
+import type { Message } from '../rooms/message.js';
+import type { Backend } from './backend.js';
+import { Fanout } from './fanout.js';
+import { asUnavailable, RoomSubscription } from './subscription.js';
+
+export interface Broker {
+  readonly kind: Backend['kind'];
+  publish(room: string, event: string, dataJson: string): Promise<Message>;
+  /** Held messages oldest first: the first `limit` after `after`, or the latest `limit`. */
+  history(room: string, after: Cursor | undefined, limit: number): Promise<Message[]>;
+  /** Resolves once the subscription is live and its catch-up is queued. */
+  subscribe(room: string, after: Cursor | undefined): Promise<RoomSubscription>;
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface BrokerOptions {
+  /** Events a subscriber may leave unread before it is ended with SLOW_CONSUMER. @default 10_000 */
+  readonly maxQueuedPerSubscription?: number;
+  /** History page size when catching up. @default 500 */
+  readonly catchUpPageSize?: number;
+}
+
+export function createBroker(backend: Backend, log: Logger, options: BrokerOptions = {}): Broker {
+  const fanout = new Fanout(backend, log);
+  backend.onMessage = (message) => fanout.deliver(message);
+  const pageSize = options.catchUpPageSize ?? 500;
+  const maxQueued = options.maxQueuedPerSubscription ?? 10_000;
+  const subscriptions = new Set<RoomSubscription>();
+  let closed = false;
+
+  const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (closed) throw new RoomcastError(ErrorCode.UNAVAILABLE, 'the server is shutting down');
+    try {
+      return await work();
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+  };
+
+  return {
+    kind: backend.kind,
+    publish: (room, event, dataJson) => guard(() => backend.append(room, event, dataJson)),
+
+    history: (room, after, limit) =>
+      guard(async () => {
+        if (!after) return [...(await backend.read(room, { latest: limit })).messages];
+        const snapshot = await backend.read(room, { afterSeq: after.seq, limit });
+        if (snapshot.epoch === after.epoch) return [...snapshot.messages];
+        // The cursor is from an earlier history of the room: everything held now came after it.
+        return [...(await backend.read(room, { afterSeq: 0, limit })).messages];
+      }),
+
+    subscribe: (room, after) =>
+      guard(async () => {
+        const subscription: RoomSubscription = new RoomSubscription({
+          room,
+          pageSize,
+          maxQueued,
+          readHistory: (r, afterSeq, limit) => backend.read(r, { afterSeq, limit }),
+          leave: (member) => {
+            subscriptions.delete(subscription);
+            fanout.leave(room, member);
+          },
+        });
+        if (after) {
+          subscription.startAt(after.epoch, after.seq, true);
+        } else if (fanout.isLive(room)) {
+          subscription.startLive();
+          await fanout.join(room, subscription);
+          subscriptions.add(subscription);
+          return subscription;
+        } else {
+          // The room's head at acceptance: everything stored later is caught up or arrives live.
+          const head = await backend.read(room, { latest: 0 });
+          subscription.startAt(head.epoch, head.seq, false);
+        }
+        await fanout.join(room, subscription);
+        subscriptions.add(subscription);
+        try {
+          await subscription.catchUp();
+        } catch (error) {
+          subscription.close();
+          throw error;
+        }
+        return subscription;
+      }),
+
+    ready: () => (closed ? Promise.resolve(false) : backend.ready()),
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const subscription of [...subscriptions]) subscription.close();
+      await backend.close();
+    },
+  };
+}

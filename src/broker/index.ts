@@ -1,0 +1,25 @@
+/**
+ * Chooses the backend from the configuration: Redis when REDIS_URL is set, memory otherwise.
+ */
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { createBroker, type Broker } from './broker.js';
+import { createMemoryBackend } from './memory.js';
+import { createRedisBackend } from './redis.js';
+
+export type { Broker } from './broker.js';
+
+export function brokerFromConfig(config: Config, log: Logger): Broker {
+  const { historySize, historyTtlSeconds } = config;
+  const backend = config.redisUrl
+    ? createRedisBackend({
+        url: config.redisUrl,
+        keyPrefix: config.redisKeyPrefix,
+        historySize,
+        historyTtlSeconds,
+        timeoutMs: config.brokerTimeoutMs,
+        log,
+      })
+    : createMemoryBackend({ historySize, historyTtlSeconds });
+  return createBroker(backend, log);
+}

@@ -1,0 +1,172 @@
+/**
+ * The Redis backend, for several replicas. Per room: a meta hash (epoch, seq) and a history stream
+ * whose entry ids are the seqs, written by one Lua script that also PUBLISHes the stored message, so
+ * every replica sees one order. Fan-out to replicas goes through graphql-redis-subscriptions'
+ * RedisPubSub on our own ioredis clients: one publisher and one subscriber connection per replica,
+ * one channel subscription per listened room.
+ */
+import { readFileSync } from 'node:fs';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import { decodeMessage, type Message } from '../rooms/message.js';
+import type { Backend, ReadQuery, RoomSnapshot } from './backend.js';
+import { newEpoch } from './memory.js';
+import { redisKeys } from './redis-keys.js';
+
+export interface RedisBackendOptions {
+  readonly url: string;
+  readonly keyPrefix: string;
+  readonly historySize: number;
+  readonly historyTtlSeconds: number;
+  /** A command or subscription Redis has not answered by then fails. */
+  readonly timeoutMs: number;
+  readonly log: Logger;
+}
+
+type ReadReply = [string | null, number, string[]];
+
+interface RoomcastRedis extends Redis {
+  roomcastPublish(meta: string, log: string, ...args: (string | number)[]): Promise<string>;
+  roomcastRead(meta: string, log: string, ...args: (string | number)[]): Promise<ReadReply>;
+}
+
+const script = (name: string): string => readFileSync(new URL(`./scripts/${name}`, import.meta.url), 'utf8');
+
+export function createRedisBackend(options: RedisBackendOptions): Backend {
+  const { log, timeoutMs } = options;
+  const keys = redisKeys(options.keyPrefix);
+  // No offline queue and no retries for commands: a publish either reaches Redis now or fails with
+  // UNAVAILABLE, and is never sent later behind the caller's back.
+  const publisher = new Redis(options.url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: timeoutMs,
+    connectionName: 'roomcast:publisher',
+  }) as RoomcastRedis;
+  // enableReadyCheck: false avoids ioredis 5's race between its INFO ready check and SUBSCRIBE (#2037).
+  const subscriber = new Redis(options.url, { enableReadyCheck: false, connectionName: 'roomcast:subscriber' });
+  publisher.defineCommand('roomcastPublish', { numberOfKeys: 2, lua: script('publish.lua') });
+  publisher.defineCommand('roomcastRead', { numberOfKeys: 2, lua: script('read.lua') });
+  reportConnection(publisher, 'publisher', log);
+  reportConnection(subscriber, 'subscriber', log);
+
+  const pubsub = new RedisPubSub({
+    publisher,
+    subscriber,
+    deserializer: (source) => decodeMessage(source.toString()),
+  });
+  const subscriptionIds = new Map<string, number[]>();
+  let closed = false;
+
+  const backend: Backend = {
+    kind: 'redis',
+    onMessage: () => {},
+
+    async append(room, event, dataJson) {
+      const json = await publisher.roomcastPublish(
+        keys.meta(room),
+        keys.log(room),
+        newEpoch(),
+        keys.channel(room),
+        room,
+        event,
+        dataJson,
+        options.historySize,
+        options.historyTtlSeconds * 1000,
+      );
+      return decodeMessage(json);
+    },
+
+    async read(room, query) {
+      const args: (string | number)[] =
+        'latest' in query ? ['latest', query.latest, 0] : ['after', query.afterSeq, query.limit];
+      const [epoch, seq, entries] = await publisher.roomcastRead(keys.meta(room), keys.log(room), ...args);
+      const messages = entries.map(decodeMessage);
+      if ('latest' in query) messages.reverse();
+      return { epoch: epoch ?? null, seq: Number(seq), messages } satisfies RoomSnapshot;
+    },
+
+    async listen(room) {
+      const subscribed = pubsub.subscribe(keys.channel(room), (message: Message | string) => {
+        if (typeof message === 'string' || message.room !== room) {
+          log.error('dropped a malformed message from Redis', { room });
+          return;
+        }
+        backend.onMessage(message);
+      });
+      const id = await withTimeout(subscribed, timeoutMs, 'SUBSCRIBE', () => {
+        subscribed.then((lateId) => pubsub.unsubscribe(lateId)).catch(() => {});
+      });
+      const ids = subscriptionIds.get(room) ?? [];
+      ids.push(id);
+      subscriptionIds.set(room, ids);
+    },
+
+    async unlisten(room) {
+      const ids = subscriptionIds.get(room);
+      const id = ids?.pop();
+      if (id === undefined) return;
+      if (ids!.length === 0) subscriptionIds.delete(room);
+      pubsub.unsubscribe(id);
+    },
+
+    async ready() {
+      if (closed || publisher.status !== 'ready' || subscriber.status !== 'ready') return false;
+      try {
+        return (await publisher.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([quit(publisher, timeoutMs), quit(subscriber, timeoutMs)]);
+    },
+  };
+  return backend;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onTimeout: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`Redis did not answer ${what} within ${ms} ms`));
+    }, ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Logs each change of a connection's state once, not every failed reconnect attempt. */
+function reportConnection(client: Redis, role: string, log: Logger): void {
+  let lastError = '';
+  client.on('ready', () => {
+    lastError = '';
+    log.info('redis connection ready', { role });
+  });
+  client.on('error', (error: Error) => {
+    if (error.message === lastError) return;
+    lastError = error.message;
+    log.warn('redis connection error', { role, error });
+  });
+}
+
+async function quit(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === 'end') return;
+  try {
+    await withTimeout(client.quit(), timeoutMs, 'QUIT', () => client.disconnect());
+  } catch {
+    client.disconnect();
+  }
+}

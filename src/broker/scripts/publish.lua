@@ -1,0 +1,34 @@
+--[[
+  Roomcast publish: assign the room's next seq, append to its bounded history, publish to every replica.
+  Atomic, so every replica sees one order per room.
+
+  KEYS[1]  meta hash of the room (fields: epoch, seq)
+  KEYS[2]  history stream of the room (entry id = "<seq>-0", field m = the message JSON)
+  ARGV[1]  epoch to use when the room has none (random, made by the caller)
+  ARGV[2]  pub/sub channel of the room
+  ARGV[3]  room id (validated by the caller: needs no JSON escaping)
+  ARGV[4]  event name (validated by the caller: needs no JSON escaping)
+  ARGV[5]  data, as JSON text made by the caller
+  ARGV[6]  history size: entries kept (exact MAXLEN, so gaps are exact even for small sizes)
+  ARGV[7]  time to live of the room's keys after this publish, in milliseconds
+
+  Returns the message JSON, exactly as published. The JSON is built by splicing strings, never by
+  cjson, which would change numbers and escape slashes in the data.
+]]
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  -- A new history (first publish, expiry, or data loss): a stream left over would clash with seq 1.
+  epoch = ARGV[1]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local now = redis.call('TIME')
+local ms = now[1] .. string.format('%03d', math.floor(tonumber(now[2]) / 1000))
+local message = '{"room":"' .. ARGV[3] .. '","seq":' .. seq .. ',"epoch":"' .. epoch .. '","event":"' .. ARGV[4]
+  .. '","publishedAt":' .. ms .. ',"data":' .. ARGV[5] .. '}'
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], seq .. '-0', 'm', message)
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+redis.call('PEXPIRE', KEYS[2], ARGV[7])
+redis.call('PUBLISH', ARGV[2], message)
+return message

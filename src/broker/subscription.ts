@@ -1,0 +1,208 @@
+/**
+ * One subscriber of one room: an async iterator of RoomEvents that never skips or repeats a message
+ * of the room's history without saying so.
+ *
+ * It tracks its position (epoch, seq). Live messages arrive from the fan-out; history is read from
+ * the backend whenever the live stream cannot continue the position by itself: at the start of a
+ * resume, and whenever a live message is not the next one (a replica missed pub/sub messages).
+ * While history is read, live messages are buffered and afterwards delivered only if newer, so the
+ * hand-over has no gap and no duplicate.
+ */
+import { badUserInput, ErrorCode, RoomcastError } from '../errors.js';
+import { encodeCursor } from '../rooms/cursor.js';
+import type { Message, RoomEvent } from '../rooms/message.js';
+import type { RoomSnapshot } from './backend.js';
+import type { FanoutMember } from './fanout.js';
+
+export interface SubscriptionOptions {
+  readonly room: string;
+  /** Messages of history read per backend call while catching up. */
+  readonly pageSize: number;
+  /** Most events waiting to be consumed; past it the subscription ends with SLOW_CONSUMER. */
+  readonly maxQueued: number;
+  readHistory(room: string, afterSeq: number, limit: number): Promise<RoomSnapshot>;
+  leave(member: FanoutMember): void;
+}
+
+/** Yielded as the last event when the subscription cannot continue; resolvers turn it into a GraphQL error. */
+export type SubscriptionEvent = RoomEvent | RoomcastError;
+
+const UNKNOWN = -1;
+
+export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent>, FanoutMember {
+  private epoch: string | null = null;
+  /** Seq of the last message yielded or skipped past; UNKNOWN means "adopt the next live message". */
+  private seq = 0;
+  /** Whether the client holds a cursor of (epoch, seq), so that losing it deserves a HistoryGap. */
+  private hasCursor = false;
+  private syncing = false;
+  private readonly buffered: Message[] = [];
+  private readonly queue: SubscriptionEvent[] = [];
+  private waiter: ((result: IteratorResult<SubscriptionEvent>) => void) | undefined;
+  private finished = false;
+
+  constructor(private readonly options: SubscriptionOptions) {}
+
+  /**
+   * Starts right after a known position: a client's cursor, or the room's head at acceptance.
+   * Live messages are buffered from now until `catchUp` has read the history after the position.
+   */
+  startAt(epoch: string | null, seq: number, hasCursor: boolean): void {
+    this.syncing = true;
+    this.epoch = epoch;
+    this.seq = seq;
+    this.hasCursor = hasCursor;
+  }
+
+  /** Starts with the next live message: only valid once the room is already listened to. */
+  startLive(): void {
+    this.seq = UNKNOWN;
+  }
+
+  /** Catches up from history; resolves once everything held after the position is queued. */
+  async catchUp(): Promise<void> {
+    this.syncing = true;
+    try {
+      for (;;) {
+        const snapshot = await this.options.readHistory(this.options.room, this.seq, this.options.pageSize);
+        if (this.finished) return;
+        if (snapshot.epoch !== this.epoch && this.epoch !== null) {
+          this.resetEpoch();
+          continue;
+        }
+        if (snapshot.seq < this.seq) throw badUserInput('after is a cursor ahead of the room: pass the cursor of a received message');
+        this.epoch = snapshot.epoch;
+        if (!this.replay(snapshot)) break;
+      }
+    } finally {
+      this.syncing = false;
+    }
+    const pending = this.buffered.splice(0);
+    for (const message of pending) this.deliver(message);
+  }
+
+  deliver(message: Message): void {
+    if (this.finished) return;
+    if (this.syncing) {
+      this.buffered.push(message);
+      return;
+    }
+    if (this.seq === UNKNOWN) {
+      this.epoch = message.epoch;
+      this.seq = message.seq - 1;
+    } else if (this.epoch === null) {
+      // The room had no history when the subscription started: its first epoch is ours.
+      this.epoch = message.epoch;
+    }
+    if (message.epoch !== this.epoch) {
+      this.buffered.push(message);
+      this.resync(true);
+      return;
+    }
+    if (message.seq <= this.seq) return;
+    if (message.seq > this.seq + 1) {
+      this.buffered.push(message);
+      this.resync(false);
+      return;
+    }
+    this.seq = message.seq;
+    this.hasCursor = true;
+    this.enqueue(message);
+  }
+
+  /** Ends the subscription with an error event (delivered after what is already queued). */
+  fail(error: RoomcastError): void {
+    if (this.finished) return;
+    this.enqueue(error);
+    this.finished = true;
+    this.options.leave(this);
+  }
+
+  next(): Promise<IteratorResult<SubscriptionEvent>> {
+    const value = this.queue.shift();
+    if (value !== undefined) return Promise.resolve({ value, done: false });
+    if (this.finished) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<SubscriptionEvent>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<SubscriptionEvent>> {
+    this.close();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  close(): void {
+    this.finished = true;
+    this.queue.length = 0;
+    this.buffered.length = 0;
+    this.options.leave(this);
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.({ value: undefined, done: true });
+  }
+
+  /** Queues the held messages after the position; true when more pages may follow. */
+  private replay(snapshot: RoomSnapshot): boolean {
+    const first = snapshot.messages[0];
+    const missedUpTo = first ? first.seq - 1 : snapshot.seq;
+    if (missedUpTo > this.seq) {
+      if (this.hasCursor) this.gap(missedUpTo - this.seq);
+      this.seq = missedUpTo;
+    }
+    for (const message of snapshot.messages) {
+      if (message.seq <= this.seq) continue;
+      this.seq = message.seq;
+      this.hasCursor = true;
+      this.enqueue(message);
+    }
+    return snapshot.messages.length >= this.options.pageSize && this.seq < snapshot.seq;
+  }
+
+  /** The room's history was reset (Redis lost it, or it expired): what came before is unknowable. */
+  private resetEpoch(): void {
+    if (this.hasCursor) this.gap(null);
+    this.hasCursor = false;
+    this.epoch = null;
+    this.seq = 0;
+  }
+
+  private resync(reset: boolean): void {
+    if (reset) this.resetEpoch();
+    this.catchUp().catch((error: unknown) => this.fail(asUnavailable(error)));
+  }
+
+  private gap(missed: number | null): void {
+    const after = encodeCursor({ room: this.options.room, epoch: this.epoch ?? '', seq: this.seq });
+    this.enqueue({ room: this.options.room, after, missed });
+  }
+
+  private enqueue(event: SubscriptionEvent): void {
+    const waiter = this.waiter;
+    if (waiter) {
+      this.waiter = undefined;
+      waiter({ value: event, done: false });
+      return;
+    }
+    if (this.queue.length >= this.options.maxQueued && !(event instanceof RoomcastError)) {
+      this.queue.length = 0;
+      this.fail(new RoomcastError(ErrorCode.SLOW_CONSUMER, 'the subscriber fell too far behind; resume with the last cursor received'));
+      return;
+    }
+    this.queue.push(event);
+  }
+}
+
+export function asUnavailable(error: unknown): RoomcastError {
+  if (error instanceof RoomcastError) return error;
+  return new RoomcastError(ErrorCode.UNAVAILABLE, 'the message broker is unavailable; retry later', { cause: error });
+}

@@ -1,0 +1,92 @@
+/**
+ * Configuration, parsed once at start-up from the environment into a frozen, typed object.
+ * Every problem is reported at once, each naming its variable; nothing else reads process.env.
+ */
+import { hostname } from 'node:os';
+import type { LogLevel } from './log.js';
+
+export interface Config {
+  /** TCP port of the HTTP and WebSocket server. `PORT`, default 4000 (0 picks a free port). */
+  readonly port: number;
+  /** Interface to listen on. `HOST`, default all interfaces. */
+  readonly host: string | undefined;
+  /** Redis for more than one replica; unset means the embedded in-memory broker. `REDIS_URL`. */
+  readonly redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel. `REDIS_KEY_PREFIX`, default `roomcast:`. */
+  readonly redisKeyPrefix: string;
+  /** Messages held per room, at least. `HISTORY_SIZE`, default 1000. */
+  readonly historySize: number;
+  /** A room's history is dropped this long after its last publish. `HISTORY_TTL_SECONDS`, default 86400. */
+  readonly historyTtlSeconds: number;
+  /** Largest `data`, as serialized JSON. `MAX_PAYLOAD_BYTES`, default 65536. */
+  readonly maxPayloadBytes: number;
+  /** A publish or history read that Redis has not answered by then fails with UNAVAILABLE. `BROKER_TIMEOUT_MS`, default 2000. */
+  readonly brokerTimeoutMs: number;
+  /** `LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
+  readonly logLevel: LogLevel;
+  /** Name of this process in logs. `REPLICA_ID`, default `<hostname>:<port>`. */
+  readonly replicaId: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+
+  const port = int('PORT', 4000, 0, 65535);
+  const config: Config = {
+    port,
+    host: nonEmpty(env.HOST),
+    redisUrl: parseRedisUrl(nonEmpty(env.REDIS_URL), problems),
+    redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'roomcast:',
+    historySize: int('HISTORY_SIZE', 1000, 1, 10_000_000),
+    historyTtlSeconds: int('HISTORY_TTL_SECONDS', 86_400, 1),
+    maxPayloadBytes: int('MAX_PAYLOAD_BYTES', 65_536, 1, 64 * 1024 * 1024),
+    brokerTimeoutMs: int('BROKER_TIMEOUT_MS', 2_000, 1, 600_000),
+    logLevel: parseLogLevel(nonEmpty(env.LOG_LEVEL), problems),
+    replicaId: nonEmpty(env.REPLICA_ID) ?? `${hostname()}:${port}`,
+  };
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  return Object.freeze(config);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function parseRedisUrl(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    problems.push(`REDIS_URL must look like redis://host:port or rediss://host:port (got ${JSON.stringify(raw)})`);
+    return undefined;
+  }
+  return raw;
+}
+
+const levels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
+function parseLogLevel(raw: string | undefined, problems: string[]): LogLevel {
+  if (raw === undefined) return 'info';
+  if ((levels as readonly string[]).includes(raw)) return raw as LogLevel;
+  problems.push(`LOG_LEVEL must be one of ${levels.join(', ')} (got ${JSON.stringify(raw)})`);
+  return 'info';
+}

@@ -1,0 +1,47 @@
+/**
+ * The catalogue of errors a client can see: GraphQL `extensions.code` values with their HTTP status,
+ * and the WebSocket close codes Roomcast uses on top of graphql-ws's own.
+ */
+import { GraphQLError } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+
+export const ErrorCode = {
+  /** A room id, event name, cursor or limit that does not meet its documented format. */
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  /** `data` is larger than `MAX_PAYLOAD_BYTES` once serialized. */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** The broker (Redis) could not be reached in time; nothing was stored. Retry later. */
+  UNAVAILABLE: 'UNAVAILABLE',
+  /** A subscriber read its events too slowly and fell too far behind; resume with the last cursor received. */
+  SLOW_CONSUMER: 'SLOW_CONSUMER',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const httpStatus: Record<ErrorCode, number> = {
+  BAD_USER_INPUT: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAVAILABLE: 503,
+  SLOW_CONSUMER: 503,
+};
+
+/** An expected failure: Yoga passes it to the client unmasked, with its code and HTTP status. */
+export class RoomcastError extends GraphQLError {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, {
+      extensions: { code, http: { status: httpStatus[code] } },
+      originalError: options.cause instanceof Error ? options.cause : undefined,
+    });
+    this.code = code;
+  }
+}
+
+export const badUserInput = (message: string): RoomcastError =>
+  new RoomcastError(ErrorCode.BAD_USER_INPUT, message);
+
+export function isRoomcastError(error: unknown): error is RoomcastError {
+  return error instanceof RoomcastError;
+}
+
+/** WebSocket close codes: graphql-ws's protocol codes, plus Roomcast's own in 4000-4999. */
+export { CloseCode };

@@ -1,0 +1,18 @@
+import type { QueryResolvers } from '../../generated/resolvers.js';
+import { badUserInput } from '../../errors.js';
+import { parseCursor } from '../../rooms/cursor.js';
+import { parseReadableRoom } from '../../rooms/names.js';
+
+export const MAX_HISTORY_LIMIT = 1000;
+
+export const Query: QueryResolvers = {
+  history: (_root, args, { broker }) => {
+    const room = parseReadableRoom(args.room);
+    const limit = args.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) {
+      throw badUserInput(`limit must be from 1 to ${MAX_HISTORY_LIMIT} (got ${limit})`);
+    }
+    const after = args.after == null ? undefined : parseCursor(args.after, room);
+    return broker.history(room, after, limit);
+  },
+};

@@ -1,0 +1,28 @@
+import type { SubscriptionResolvers } from '../../generated/resolvers.js';
+import type { SubscriptionEvent } from '../../broker/subscription.js';
+import { RoomcastError } from '../../errors.js';
+import { parseCursor } from '../../rooms/cursor.js';
+import type { RoomEvent } from '../../rooms/message.js';
+import { BROADCAST_ROOM, parseRoomId } from '../../rooms/names.js';
+import type { GraphQLContext } from '../context.js';
+
+function subscribeRoom(room: string, after: string | null | undefined, { broker }: GraphQLContext) {
+  return broker.subscribe(room, after == null ? undefined : parseCursor(after, room));
+}
+
+/** A subscription that cannot go on ends with its reason as a GraphQL error, then completes. */
+function resolveEvent(event: SubscriptionEvent): RoomEvent {
+  if (event instanceof RoomcastError) throw event;
+  return event;
+}
+
+export const Subscription: SubscriptionResolvers = {
+  messages: {
+    subscribe: (_root, args, context) => subscribeRoom(parseRoomId(args.room), args.after, context),
+    resolve: resolveEvent,
+  },
+  broadcasts: {
+    subscribe: (_root, args, context) => subscribeRoom(BROADCAST_ROOM, args.after, context),
+    resolve: resolveEvent,
+  },
+};

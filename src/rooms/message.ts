@@ -1,0 +1,64 @@
+/**
+ * The message envelope, as stored in history and sent between replicas. Its JSON form is built by the
+ * Redis publish script, so the decoder is strict: a malformed frame is rejected, never passed on.
+ */
+
+export interface Message {
+  readonly room: string;
+  /** 1, 2, 3 ... within the room's epoch. */
+  readonly seq: number;
+  /** Identifies one continuous history of the room; changes when that history is lost or expires. */
+  readonly epoch: string;
+  readonly event: string;
+  /** The published JSON value, parsed. */
+  readonly data: unknown;
+  /** Milliseconds since the Unix epoch, by the broker's clock. */
+  readonly publishedAt: number;
+}
+
+/** Tells a client that some messages after `after` cannot be replayed. */
+export interface HistoryGap {
+  readonly room: string;
+  readonly after: string;
+  /** Exact count of messages no longer held, or null when the room's history was reset. */
+  readonly missed: number | null;
+}
+
+/** What a room subscription yields. */
+export type RoomEvent = Message | HistoryGap;
+
+export function isHistoryGap(event: RoomEvent): event is HistoryGap {
+  return 'after' in event;
+}
+
+/** Serializes a message the way the Redis publish script does (data is already JSON text). */
+export function encodeMessage(m: Omit<Message, 'data'>, dataJson: string): string {
+  return `{"room":${JSON.stringify(m.room)},"seq":${m.seq},"epoch":${JSON.stringify(m.epoch)},"event":${JSON.stringify(m.event)},"publishedAt":${m.publishedAt},"data":${dataJson}}`;
+}
+
+export class MalformedMessageError extends Error {
+  override readonly name = 'MalformedMessageError';
+}
+
+export function decodeMessage(json: string): Message {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new MalformedMessageError('message is not JSON');
+  }
+  if (typeof value !== 'object' || value === null) throw new MalformedMessageError('message is not an object');
+  const m = value as Record<string, unknown>;
+  if (
+    typeof m.room !== 'string' ||
+    typeof m.epoch !== 'string' ||
+    typeof m.event !== 'string' ||
+    !Number.isSafeInteger(m.seq) ||
+    (m.seq as number) < 1 ||
+    !Number.isSafeInteger(m.publishedAt) ||
+    !('data' in m)
+  ) {
+    throw new MalformedMessageError('message lacks room, seq, epoch, event, publishedAt or data');
+  }
+  return m as unknown as Message;
+}

@@ -1,0 +1,61 @@
+/**
+ * The HTTP side, all on Yoga: queries and mutations (GET/POST), subscriptions over server-sent
+ * events, GraphiQL (served from an installed package, so it works offline; its subscriptions run
+ * over the WebSocket), `/healthz` (the process is up) and `/readyz` (the broker can store publishes).
+ */
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga, useReadinessCheck, type YogaLogger } from 'graphql-yoga';
+import type { Broker } from '../broker/broker.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { createRoomcastSchema } from '../graphql/schema.js';
+import type { Logger } from '../log.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export interface HttpOptions {
+  readonly broker: Broker;
+  readonly maxPayloadBytes: number;
+  readonly log: Logger;
+}
+
+const exampleQuery = `# Open a second tab, subscribe there, then run the mutation here.
+subscription Lobby {
+  messages(room: "lobby") {
+    __typename
+    ... on Message { seq event data publishedAt cursor }
+    ... on HistoryGap { after missed }
+  }
+}
+
+mutation Say {
+  publish(room: "lobby", event: "chat", data: { text: "hello" }) { seq cursor }
+}
+`;
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Yoga's server-context slot: none here
+export function createHttpHandler({ broker, maxPayloadBytes, log }: HttpOptions) {
+  const context: GraphQLContext = { broker, maxPayloadBytes };
+  return createYoga<{}, GraphQLContext>({
+    schema: createRoomcastSchema(),
+    graphqlEndpoint: GRAPHQL_PATH,
+    context: () => context,
+    logging: yogaLogger(log),
+    landingPage: false,
+    healthCheckEndpoint: '/healthz',
+    renderGraphiQL,
+    graphiql: { title: 'Roomcast', subscriptionsProtocol: 'WS', defaultQuery: exampleQuery },
+    plugins: [useReadinessCheck({ endpoint: '/readyz', check: () => broker.ready() })],
+  });
+}
+
+export type HttpHandler = ReturnType<typeof createHttpHandler>;
+
+function yogaLogger(log: Logger): YogaLogger {
+  const fields = (args: unknown[]) => (args.length > 0 ? { details: args } : undefined);
+  return {
+    debug: (msg: unknown, ...args: unknown[]) => log.debug(String(msg), fields(args)),
+    info: (msg: unknown, ...args: unknown[]) => log.info(String(msg), fields(args)),
+    warn: (msg: unknown, ...args: unknown[]) => log.warn(String(msg), fields(args)),
+    error: (msg: unknown, ...args: unknown[]) => log.error(String(msg), fields(args)),
+  };
+}

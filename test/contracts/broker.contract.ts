@@ -1,0 +1,177 @@
+/**
+ * The one suite every Broker backend must pass: memory and Redis keep the same promises.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Broker } from '../../src/broker/broker.js';
+import type { SubscriptionEvent } from '../../src/broker/subscription.js';
+import { isHistoryGap, type HistoryGap, type Message, type RoomEvent } from '../../src/rooms/message.js';
+import { encodeCursor, type Cursor } from '../../src/rooms/cursor.js';
+import { within } from '../helpers/wait.js';
+
+export interface BrokerFixture {
+  readonly broker: Broker;
+  /** Makes the backend lose every room's history, as a Redis restarted empty would. */
+  loseHistory(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type BrokerFactory = (options: { historySize: number }) => Promise<BrokerFixture>;
+
+const cursorOf = (m: Message): Cursor => ({ room: m.room, epoch: m.epoch, seq: m.seq });
+
+async function take(sub: AsyncIterator<SubscriptionEvent>, count: number, timeoutMs = 5_000): Promise<RoomEvent[]> {
+  const out: RoomEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    const result = await within(sub.next(), timeoutMs, `event ${i + 1} of ${count}`);
+    if (result.done) throw new Error(`subscription ended after ${i} events`);
+    if (result.value instanceof Error) throw result.value;
+    out.push(result.value);
+  }
+  return out;
+}
+
+const seqs = (events: RoomEvent[]) => events.map((e) => (isHistoryGap(e) ? `gap:${e.missed}` : e.seq));
+
+export function describeBrokerContract(name: string, factory: BrokerFactory): void {
+  describe(`Broker contract: ${name}`, () => {
+    let fixture: BrokerFixture;
+    let broker: Broker;
+    let room: string;
+    let counter = 0;
+    const open: AsyncIterator<SubscriptionEvent>[] = [];
+
+    beforeEach(async () => {
+      fixture = await factory({ historySize: 5 });
+      broker = fixture.broker;
+      room = `room-${Date.now()}-${counter++}`;
+    });
+    afterEach(async () => {
+      for (const sub of open.splice(0)) await sub.return?.();
+      await fixture.close();
+    });
+
+    const subscribe = async (after?: Cursor) => {
+      const sub = await broker.subscribe(room, after);
+      open.push(sub);
+      return sub;
+    };
+    const publish = (n: number) => broker.publish(room, 'test', JSON.stringify({ n }));
+
+    it('should number the messages of each room 1, 2, 3 and store them as published', async () => {
+      const a1 = await publish(1);
+      const b1 = await broker.publish(`${room}-b`, 'other', '{"x":[1,"/"]}');
+      const a2 = await publish(2);
+      expect([a1.seq, a2.seq, b1.seq]).toEqual([1, 2, 1]);
+      expect(a1).toMatchObject({ room, event: 'test', data: { n: 1 } });
+      expect(b1.data).toEqual({ x: [1, '/'] });
+      expect(a1.epoch).toBe(a2.epoch);
+      expect(Math.abs(a1.publishedAt - Date.now())).toBeLessThan(60_000);
+    });
+
+    it('should deliver every message published after subscribe resolved, in order, once, to every subscriber', async () => {
+      await publish(0);
+      const first = await subscribe();
+      const second = await subscribe();
+      for (let n = 1; n <= 4; n++) await publish(n);
+      expect(seqs(await take(first, 4))).toEqual([2, 3, 4, 5]);
+      expect(seqs(await take(second, 4))).toEqual([2, 3, 4, 5]);
+    });
+
+    it('should deliver messages published while the subscription was being set up', async () => {
+      const pending = broker.subscribe(room, undefined);
+      const published = publish(1);
+      const sub = await pending;
+      open.push(sub);
+      await published;
+      await publish(2);
+      // The first publish raced the subscribe; if it was stored after acceptance it must arrive.
+      const events = await take(sub, 1);
+      expect([1, 2]).toContain((events[0] as Message).seq);
+    });
+
+    it('should resume after a cursor with exactly the missed messages, then live', async () => {
+      const m1 = await publish(1);
+      await publish(2);
+      await publish(3);
+      const sub = await subscribe(cursorOf(m1));
+      await publish(4);
+      expect(seqs(await take(sub, 3))).toEqual([2, 3, 4]);
+    });
+
+    it('should announce a HistoryGap with the exact count when messages after the cursor were trimmed', async () => {
+      const first = await publish(1);
+      for (let n = 2; n <= 9; n++) await publish(n);
+      const sub = await subscribe(cursorOf(first));
+      const [gap, ...held] = await take(sub, 6);
+      expect(isHistoryGap(gap!)).toBe(true);
+      expect(gap as HistoryGap).toEqual({ room, after: encodeCursor(cursorOf(first)), missed: 3 });
+      expect(seqs(held)).toEqual([5, 6, 7, 8, 9]);
+    });
+
+    it('should announce a HistoryGap with missed null when the history was lost', async () => {
+      const old = await publish(1);
+      await fixture.loseHistory();
+      const fresh = await publish(2);
+      expect(fresh.seq).toBe(1);
+      expect(fresh.epoch).not.toBe(old.epoch);
+      const sub = await subscribe(cursorOf(old));
+      const [gap, message] = await take(sub, 2);
+      expect(gap).toEqual({ room, after: encodeCursor(cursorOf(old)), missed: null });
+      expect(message).toMatchObject({ seq: 1, epoch: fresh.epoch, data: { n: 2 } });
+    });
+
+    it('should resume with no gap and no duplicate while messages are published concurrently', async () => {
+      const big = await factory({ historySize: 1000 });
+      try {
+        const total = 150;
+        const start = await big.broker.publish(room, 'start', '{}');
+        let stop = false;
+        const publishing = (async () => {
+          for (let n = 1; n <= total && !stop; n++) await big.broker.publish(room, 'test', JSON.stringify({ n }));
+        })();
+        // A chain of resumes, each from the last message its predecessor received, while publishing goes on.
+        const seen: RoomEvent[] = [];
+        let cursor = cursorOf(start);
+        for (let round = 0; round < 10; round++) {
+          const sub = await big.broker.subscribe(room, cursor);
+          const events = await take(sub, 5);
+          await sub.return();
+          seen.push(...events);
+          cursor = cursorOf(events.at(-1) as Message);
+        }
+        stop = true;
+        await publishing;
+        expect(seen.some(isHistoryGap)).toBe(false);
+        expect(seqs(seen)).toEqual(Array.from({ length: 50 }, (_, i) => start.seq + 1 + i));
+      } finally {
+        await big.close();
+      }
+    });
+
+    it('should return the latest messages, or those after a cursor, oldest first', async () => {
+      const published: Message[] = [];
+      for (let n = 1; n <= 7; n++) published.push(await publish(n));
+      expect((await broker.history(room, undefined, 3)).map((m) => m.seq)).toEqual([5, 6, 7]);
+      expect((await broker.history(room, undefined, 50)).map((m) => m.seq)).toEqual([3, 4, 5, 6, 7]);
+      expect((await broker.history(room, cursorOf(published[3]!), 2)).map((m) => m.seq)).toEqual([5, 6]);
+      expect((await broker.history(room, cursorOf(published[0]!), 50)).map((m) => m.seq)).toEqual([3, 4, 5, 6, 7]);
+      expect(await broker.history(`${room}-empty`, undefined, 10)).toEqual([]);
+    });
+
+    it('should stop delivering to a subscription once it is returned', async () => {
+      const sub = await subscribe();
+      await publish(1);
+      await take(sub, 1);
+      await sub.return?.();
+      await publish(2);
+      expect(await sub.next()).toEqual({ value: undefined, done: true });
+    });
+
+    it('should report ready, then not ready once closed', async () => {
+      expect(await broker.ready()).toBe(true);
+      await broker.close();
+      expect(await broker.ready()).toBe(false);
+      await expect(publish(1)).rejects.toMatchObject({ extensions: { code: 'UNAVAILABLE' } });
+    });
+  });
+}

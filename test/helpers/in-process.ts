@@ -1,0 +1,17 @@
+/**
+ * A Roomcast server inside the test process, configured as from the environment, for tests that
+ * need no separate process. It is closed by the caller with `close()`.
+ */
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { startServer, type RoomcastServer } from '../../src/server.js';
+
+export interface TestServer extends RoomcastServer {
+  readonly wsUrl: string;
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env });
+  const server = await startServer(config, createLogger(config.logLevel));
+  return Object.assign(server, { wsUrl: server.url.replace(/^http/, 'ws') });
+}

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createBroker } from '../../src/broker/broker.js';
+import { createRedisBackend } from '../../src/broker/redis.js';
+import { createLogger } from '../../src/log.js';
+import { describeBrokerContract } from '../contracts/broker.contract.js';
+import { RedisServer } from '../helpers/redis-server.js';
+import { waitFor } from '../helpers/wait.js';
+
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await RedisServer.start(inject('redisServerBin'));
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+const redisBroker = (historySize: number, timeoutMs = 2_000) =>
+  createBroker(
+    createRedisBackend({
+      url: redis.url,
+      keyPrefix: 'test:',
+      historySize,
+      historyTtlSeconds: 3600,
+      timeoutMs,
+      log: createLogger('silent'),
+    }),
+    createLogger('silent'),
+  );
+
+describeBrokerContract('redis', async ({ historySize }) => {
+  const broker = redisBroker(historySize);
+  await waitFor('the Redis broker to be ready', () => broker.ready());
+  return {
+    broker,
+    loseHistory: async () => {
+      await redis.command('FLUSHALL');
+    },
+    close: () => broker.close(),
+  };
+});
+
+describe('Redis broker specifics', () => {
+  it('should hold one channel subscription per room per replica, released when the last subscriber leaves', async () => {
+    const broker = redisBroker(100);
+    const other = redisBroker(100);
+    try {
+      await waitFor('ready', async () => (await broker.ready()) && (await other.ready()));
+      const numsub = async () => (await redis.command('PUBSUB', 'NUMSUB', 'test:{numsub}')) as [string, number];
+      const subs = await Promise.all([1, 2, 3].map(() => broker.subscribe('numsub', undefined)));
+      const elsewhere = await other.subscribe('numsub', undefined);
+      expect((await numsub())[1]).toBe(2);
+      await subs[0]!.return();
+      await subs[1]!.return();
+      expect((await numsub())[1]).toBe(2);
+      await subs[2]!.return();
+      await waitFor('the channel to be released by the first replica', async () => (await numsub())[1] === 1);
+      await elsewhere.return();
+      await waitFor('the channel to be released by every replica', async () => (await numsub())[1] === 0);
+    } finally {
+      await broker.close();
+      await other.close();
+    }
+  });
+
+  it('should fail a publish with UNAVAILABLE, quickly, when Redis cannot be reached', async () => {
+    const unreachable = createBroker(
+      createRedisBackend({
+        url: 'redis://127.0.0.1:1',
+        keyPrefix: 'test:',
+        historySize: 10,
+        historyTtlSeconds: 60,
+        timeoutMs: 500,
+        log: createLogger('silent'),
+      }),
+      createLogger('silent'),
+    );
+    try {
+      const started = Date.now();
+      await expect(unreachable.publish('room', 'e', '{}')).rejects.toMatchObject({
+        extensions: { code: 'UNAVAILABLE' },
+      });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(await unreachable.ready()).toBe(false);
+    } finally {
+      await unreachable.close();
+    }
+  });
+
+  it('should store the data exactly as published, numbers and slashes included', async () => {
+    const broker = redisBroker(10);
+    try {
+      await waitFor('ready', () => broker.ready());
+      const data = '{"big":12345678901234567,"arr":[],"path":"a/b","s":"\\u00e9\\"q"}';
+      await broker.publish('exact', 'e', data);
+      const raw = (await redis.command('XRANGE', 'test:{exact}:log', '-', '+')) as [string, string[]][];
+      expect(raw[0]![1][1]).toContain(`"data":${data}}`);
+    } finally {
+      await broker.close();
+    }
+  });
+});

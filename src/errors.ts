@@ -27,11 +27,10 @@ const httpStatus: Record<ErrorCode, number> = {
 /** An expected failure: Yoga passes it to the client unmasked, with its code and HTTP status. */
 export class RoomcastError extends GraphQLError {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, {
-      extensions: { code, http: { status: httpStatus[code] } },
-      originalError: options.cause instanceof Error ? options.cause : undefined,
-    });
+  // No originalError: Yoga masks any error that wraps a non-GraphQL one, and the cause of an
+  // expected failure is for the logs, not for the client.
+  constructor(code: ErrorCode, message: string) {
+    super(message, { extensions: { code, http: { status: httpStatus[code] } } });
     this.code = code;
   }
 }

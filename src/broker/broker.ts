@@ -47,11 +47,19 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
   const subscriptions = new Set<RoomSubscription>();
   let closed = false;
 
+  let lastFailure = { message: '', at: 0 };
   const guard = async <T>(work: () => Promise<T>): Promise<T> => {
     if (closed) throw new RoomcastError(ErrorCode.UNAVAILABLE, 'the server is shutting down');
     try {
       return await work();
     } catch (error) {
+      if (error instanceof RoomcastError) throw error;
+      // One line per distinct failure (at most every 10 s), not one per request during an outage.
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== lastFailure.message || Date.now() - lastFailure.at > 10_000) {
+        log.warn('broker operation failed', { backend: backend.kind, error: message });
+        lastFailure = { message, at: Date.now() };
+      }
       throw asUnavailable(error);
     }
   };

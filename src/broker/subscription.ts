@@ -204,5 +204,5 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
 
 export function asUnavailable(error: unknown): RoomcastError {
   if (error instanceof RoomcastError) return error;
-  return new RoomcastError(ErrorCode.UNAVAILABLE, 'the message broker is unavailable; retry later', { cause: error });
+  return new RoomcastError(ErrorCode.UNAVAILABLE, 'the message broker is unavailable; retry later');
 }

@@ -180,3 +180,27 @@ export function subscribeSse<TResult, TVariables>(
     });
   return stream;
 }
+
+/**
+ * graphql-transport-ws has no "subscribed" acknowledgement, so a test cannot know when the server
+ * has accepted a subscription without a cursor. This publishes probes until one arrives, then reads
+ * up to the last probe, so the stream is known to be live and fully read. Returns that last seq.
+ */
+export async function untilLive<T>(
+  stream: Stream<ExecutionResult<T>>,
+  seqOf: (result: ExecutionResult<T>) => number,
+  probe: () => Promise<{ seq: number }>,
+  timeoutMs = 10_000,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let lastProbe = 0;
+  while (stream.items.length === 0) {
+    if (Date.now() > deadline) throw new Error(`subscription not live after ${timeoutMs} ms`);
+    lastProbe = (await probe()).seq;
+    await within(new Promise<void>((resolve) => setTimeout(resolve, 25)), 1_000, 'probe interval');
+  }
+  for (;;) {
+    const seq = seqOf(await stream.next(Math.max(1, deadline - Date.now())));
+    if (seq >= lastProbe) return seq;
+  }
+}

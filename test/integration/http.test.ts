@@ -1,0 +1,117 @@
+/**
+ * The HTTP transport with fetch: queries and mutations, server-sent events, GraphiQL, health and
+ * readiness, and every bad input with its code and status.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HistoryDocument, PublishDocument, RoomMessagesDocument } from '../generated/graphql.js';
+import { postGraphQL, subscribeSse, untilLive } from '../helpers/clients.js';
+import { startTestServer, type TestServer } from '../helpers/in-process.js';
+import { freePort } from '../helpers/free-port.js';
+
+let server: TestServer;
+let counter = 0;
+const uniqueRoom = () => `http-${counter++}`;
+
+beforeAll(async () => {
+  server = await startTestServer({ MAX_PAYLOAD_BYTES: '1000' });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+const publish = (room: string, n: number) =>
+  postGraphQL(server.url, PublishDocument, { room, event: 'tick', data: { n } }).then((r) => r.body.data!.publish);
+
+describe('HTTP', () => {
+  it('should publish with POST and read history with GET', async () => {
+    const room = uniqueRoom();
+    const { status, body } = await postGraphQL(server.url, PublishDocument, { room, event: 'chat', data: { text: 'hi' } });
+    expect(status).toBe(200);
+    expect(body.data?.publish).toMatchObject({ room, seq: 1, event: 'chat', data: { text: 'hi' } });
+    expect(new Date(body.data!.publish.publishedAt).toISOString()).toBe(body.data!.publish.publishedAt);
+    await publish(room, 2);
+    const url = new URL(server.url);
+    url.searchParams.set('query', `{ history(room: "${room}", limit: 5) { seq data } }`);
+    const response = await fetch(url, { headers: { accept: 'application/json' } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: { history: [{ seq: 1, data: { text: 'hi' } }, { seq: 2, data: { n: 2 } }] } });
+    const after = await postGraphQL(server.url, HistoryDocument, { room, after: body.data!.publish.cursor });
+    expect(after.body.data?.history.map((m) => m.seq)).toEqual([2]);
+  });
+
+  it('should stream a subscription over server-sent events, and resume it with after', async () => {
+    const room = uniqueRoom();
+    const stream = subscribeSse(server.url, RoomMessagesDocument, { room });
+    const response = await stream.opened;
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const seqOf = (e: { data?: { messages: unknown } | null }) => (e.data?.messages as { seq: number }).seq;
+    const live = await untilLive(stream, seqOf, () => publish(room, 0));
+    const sent = await publish(room, 1);
+    expect((await stream.next()).data?.messages).toMatchObject({ __typename: 'Message', seq: live + 1, data: { n: 1 } });
+    stream.dispose();
+    await publish(room, 2);
+    const resumed = subscribeSse(server.url, RoomMessagesDocument, { room, after: sent.cursor });
+    expect((await resumed.next()).data?.messages).toMatchObject({ seq: live + 2, data: { n: 2 } });
+    resumed.dispose();
+  });
+
+  it.each([
+    ['a bad room id', `mutation { publish(room: "a b", event: "e", data: 1) { seq } }`, 'BAD_USER_INPUT', 400],
+    ['an empty room id', `mutation { publish(room: "", event: "e", data: 1) { seq } }`, 'BAD_USER_INPUT', 400],
+    ['a too long event name', `mutation { publish(room: "r", event: "${'e'.repeat(65)}", data: 1) { seq } }`, 'BAD_USER_INPUT', 400],
+    ['a bad broadcast event', `mutation { broadcast(event: "é", data: 1) { seq } }`, 'BAD_USER_INPUT', 400],
+    ['too large data', `mutation { publish(room: "r", event: "e", data: "${'x'.repeat(1000)}") { seq } }`, 'PAYLOAD_TOO_LARGE', 413],
+    ['a limit of 0', `{ history(room: "r", limit: 0) { seq } }`, 'BAD_USER_INPUT', 400],
+    ['a limit of 1001', `{ history(room: "r", limit: 1001) { seq } }`, 'BAD_USER_INPUT', 400],
+    ['a malformed cursor', `{ history(room: "r", after: "abc") { seq } }`, 'BAD_USER_INPUT', 400],
+  ])('should answer %s with its code', async (_name, query, code, status) => {
+    const response = await postGraphQL(server.url, query);
+    expect(response.status).toBe(status);
+    expect(response.body.errors?.[0]?.extensions?.code).toBe(code);
+    // ...and keep serving.
+    expect((await publish(uniqueRoom(), 1)).seq).toBe(1);
+  });
+
+  it('should refuse a cursor of another room', async () => {
+    const cursor = (await publish(uniqueRoom(), 1)).cursor;
+    const response = await postGraphQL(server.url, HistoryDocument, { room: uniqueRoom(), after: cursor });
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(response.body.errors?.[0]?.message).toContain('another room');
+  });
+
+  it('should serve GraphiQL with no external assets, set up for subscriptions over WebSocket', async () => {
+    const response = await fetch(server.url, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain('GraphiQL');
+    expect(html).not.toMatch(/<script[^>]+src=["']?https?:/i);
+    expect(html).not.toMatch(/<link[^>]+href=["']?https?:/i);
+    expect(html).toContain('"subscriptionsProtocol":"WS"');
+  });
+
+  it('should answer /healthz and /readyz', async () => {
+    const base = new URL(server.url).origin;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+});
+
+describe('HTTP with Redis unreachable', () => {
+  it('should fail publish with UNAVAILABLE and 503, quickly, and report not ready', async () => {
+    const port = await freePort();
+    const broken = await startTestServer({ REDIS_URL: `redis://127.0.0.1:${port}`, BROKER_TIMEOUT_MS: '500' });
+    try {
+      const started = Date.now();
+      const response = await postGraphQL(broken.url, PublishDocument, { room: 'r', event: 'e', data: 1 });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(response.status).toBe(503);
+      expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAVAILABLE');
+      expect(response.body.data).toBeNull();
+      const base = new URL(broken.url).origin;
+      expect((await fetch(`${base}/readyz`)).status).toBe(503);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    } finally {
+      await broken.close();
+    }
+  });
+});

@@ -86,6 +86,22 @@ describe('Redis broker specifics', () => {
     }
   });
 
+  it("should keep a room's history for the TTL after its last publish, and trim it to HISTORY_SIZE", async () => {
+    const broker = redisBroker(3);
+    try {
+      await waitFor('ready', () => broker.ready());
+      for (let n = 0; n < 5; n++) await broker.publish('ttl', 'e', String(n));
+      for (const key of ['test:{ttl}:meta', 'test:{ttl}:log']) {
+        const ttl = (await redis.command('PTTL', key)) as number;
+        expect(ttl).toBeGreaterThan(3_590_000);
+        expect(ttl).toBeLessThanOrEqual(3_600_000);
+      }
+      expect(await redis.command('XLEN', 'test:{ttl}:log')).toBe(3);
+    } finally {
+      await broker.close();
+    }
+  });
+
   it('should store the data exactly as published, numbers and slashes included', async () => {
     const broker = redisBroker(10);
     try {

@@ -154,7 +154,10 @@ describe('WebSocket (graphql-transport-ws)', () => {
     ws.send(subscribe);
     ws.send(subscribe);
     expect(await within(closed, 5_000, 'close')).toBe(4409);
-    // A socket without the subprotocol is refused; everyone else still gets their messages.
+    // A socket without the graphql-transport-ws subprotocol is refused with 4406.
+    const plain = new WebSocket(server.wsUrl);
+    expect(await within(new Promise<number>((resolve) => plain.once('close', (c) => resolve(c))), 5_000, 'close')).toBe(4406);
+    // Everyone else still gets their messages.
     await publish(room, 1);
     expect((await bystander.next()).data?.messages).toMatchObject({ seq: 1 });
   });

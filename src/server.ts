@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { brokerFromConfig } from './broker/index.js';
+import { brokerFromConfig, type Broker } from './broker/index.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createHttpHandler, GRAPHQL_PATH } from './transports/http.js';
@@ -24,6 +24,7 @@ export async function startServer(config: Config, log: Logger): Promise<Roomcast
   const yoga = createHttpHandler({ broker, maxPayloadBytes: config.maxPayloadBytes, log });
   const httpServer = createServer(yoga);
   const ws = attachWebSocket(httpServer, yoga, log);
+  await awaitBroker(broker, config.brokerTimeoutMs, log);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -49,6 +50,18 @@ export async function startServer(config: Config, log: Logger): Promise<Roomcast
     return closing;
   };
   return { url, port, httpServer, close };
+}
+
+/** Gives the broker a moment to connect, so "listening" usually means "can publish"; starts regardless. */
+async function awaitBroker(broker: Broker, timeoutMs: number, log: Logger): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await broker.ready())) {
+    if (Date.now() >= deadline) {
+      log.warn('broker not ready yet; serving anyway (publishes fail with UNAVAILABLE until it is)', { broker: broker.kind });
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function displayHost(host: string | undefined): string {

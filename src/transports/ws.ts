@@ -3,7 +3,8 @@
  * HTTP server's port and path. Every operation runs through Yoga's envelop, so the schema, context,
  * error masking and every plugin are the same as over HTTP and SSE.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -31,7 +32,17 @@ export function attachWebSocket(
   log: Logger,
   options: WebSocketOptions = {},
 ): WebSocketTransport {
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  // noServer: upgrades are routed here by path, and errors of the HTTP server (such as EADDRINUSE)
+  // stay the HTTP server's instead of being re-emitted by the WebSocket server.
+  const wss = new WebSocketServer({ noServer: true });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== yoga.graphqlEndpoint) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  server.on('upgrade', onUpgrade);
   const disposable = useServer(
     {
       execute: (args) => (args as EnvelopedArgs).execute(args) as never,
@@ -70,6 +81,7 @@ export function attachWebSocket(
   wss.on('error', (error) => log.error('websocket server error', { error }));
   return {
     async close() {
+      server.off('upgrade', onUpgrade);
       await disposable.dispose();
     },
   };

@@ -19,10 +19,14 @@ const SCREENSHOT = '/tmp/graphiql.png';
 let server: TestServer;
 let browser: Browser;
 
+// CI installs Chromium and must run this test; on a developer's machine without one it is skipped
+// with a note rather than failing the whole suite.
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+if (!haveChromium) console.warn(`skipping the GraphiQL browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
-  }
+  if (!haveChromium) return;
   server = await startTestServer();
   // chromium.launch gives the browser a fresh temporary profile and deletes it on close.
   browser = await chromium.launch({
@@ -57,7 +61,7 @@ const isLocal = (url: string) => {
 const editorText = async (page: Page, region: string) =>
   (await page.getByRole('region', { name: region }).locator('.view-lines').innerText()).replace(/\u00a0/g, ' ');
 
-describe('GraphiQL in a browser with no internet', () => {
+describe.runIf(haveChromium)('GraphiQL in a browser with no internet', () => {
   it('should render from local assets only and show a subscription over the WebSocket', { timeout: 90_000 }, async () => {
     const context = await browser.newContext({ viewport: { width: 1400, height: 800 } });
     context.setDefaultTimeout(10_000);

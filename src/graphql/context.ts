@@ -7,4 +7,9 @@ export interface GraphQLContext {
   readonly broker: Broker;
   /** Largest `data` accepted by publish and broadcast, in bytes of serialized JSON. */
   readonly maxPayloadBytes: number;
+  /**
+   * Where a resubscribing client left off, from its transport (see resume.ts): subscriptions
+   * continue after it instead of after their `after` argument.
+   */
+  readonly resumeAfter?: string;
 }

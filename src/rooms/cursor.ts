@@ -14,13 +14,15 @@ const VERSION = '1';
 const EPOCH = /^[A-Za-z0-9_-]{1,32}$/;
 const SEQ = /^[1-9][0-9]{0,15}$/;
 
+// btoa/atob rather than Buffer, so the client module can decode cursors in a browser. Every
+// character of a cursor's text is ASCII (room ids and epochs are restricted), so they are exact.
 export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(`${VERSION}:${cursor.epoch}:${cursor.seq}:${cursor.room}`).toString('base64url');
+  return btoa(`${VERSION}:${cursor.epoch}:${cursor.seq}:${cursor.room}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 /** Decodes a client's cursor for `room`; BAD_USER_INPUT when it is malformed or names another room. */
 export function parseCursor(text: string, room: string): Cursor {
-  const cursor = text.length <= 256 ? tryDecode(text) : undefined;
+  const cursor = decodeCursor(text);
   if (!cursor) throw badUserInput('after is not a valid cursor: pass the `cursor` of a message unchanged');
   if (cursor.room !== room) {
     throw badUserInput(`after is a cursor of another room, not of ${JSON.stringify(room)}`);
@@ -28,9 +30,15 @@ export function parseCursor(text: string, room: string): Cursor {
   return cursor;
 }
 
-function tryDecode(text: string): Cursor | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
-  const plain = Buffer.from(text, 'base64url').toString('utf8');
+/** The cursor's parts, or undefined when the text is not a cursor. */
+export function decodeCursor(text: string): Cursor | undefined {
+  if (text.length > 256 || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
+  let plain: string;
+  try {
+    plain = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  } catch {
+    return undefined;
+  }
   const [version, epoch, seq, ...roomParts] = plain.split(':');
   if (version !== VERSION || !epoch || !EPOCH.test(epoch) || !seq || !SEQ.test(seq) || roomParts.length === 0) {
     return undefined;

@@ -7,8 +7,10 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck, type YogaLogger } from 'graphql-yoga';
 import type { Broker } from '../broker/broker.js';
 import type { GraphQLContext } from '../graphql/context.js';
+import { resumeCursorOf, useCursorExtension, type ResumeSource } from '../graphql/resume.js';
 import { createRoomcastSchema } from '../graphql/schema.js';
 import type { Logger } from '../log.js';
+import { useResumableSse } from './sse.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -34,17 +36,20 @@ mutation Say {
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Yoga's server-context slot: none here
 export function createHttpHandler({ broker, maxPayloadBytes, log }: HttpOptions) {
-  const context: GraphQLContext = { broker, maxPayloadBytes };
   return createYoga<{}, GraphQLContext>({
     schema: createRoomcastSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
-    context: () => context,
+    context: (initial) => ({ broker, maxPayloadBytes, resumeAfter: resumeCursorOf(initial as ResumeSource) }),
     logging: yogaLogger(log),
     landingPage: false,
     healthCheckEndpoint: '/healthz',
     renderGraphiQL,
     graphiql: { title: 'Roomcast', subscriptionsProtocol: 'WS', defaultQuery: exampleQuery },
-    plugins: [useReadinessCheck({ endpoint: '/readyz', check: () => broker.ready() })],
+    plugins: [
+      useReadinessCheck({ endpoint: '/readyz', check: () => broker.ready() }),
+      useCursorExtension(),
+      useResumableSse(),
+    ],
   });
 }
 

@@ -5,14 +5,17 @@ import { parseCursor } from '../../rooms/cursor.js';
 import type { RoomEvent } from '../../rooms/message.js';
 import { BROADCAST_ROOM, parseRoomId } from '../../rooms/names.js';
 import type { GraphQLContext } from '../context.js';
+import { noteDelivery } from '../resume.js';
 
-function subscribeRoom(room: string, after: string | null | undefined, { broker }: GraphQLContext) {
-  return broker.subscribe(room, after == null ? undefined : parseCursor(after, room));
+function subscribeRoom(room: string, after: string | null | undefined, { broker, resumeAfter }: GraphQLContext) {
+  const from = resumeAfter ?? after;
+  return broker.subscribe(room, from == null ? undefined : parseCursor(from, room));
 }
 
 /** A subscription that cannot go on ends with its reason as a GraphQL error, then completes. */
-function resolveEvent(event: SubscriptionEvent): RoomEvent {
+function resolveEvent(event: SubscriptionEvent, _args: unknown, context: GraphQLContext): RoomEvent {
   if (event instanceof RoomcastError) throw event;
+  noteDelivery(context, event);
   return event;
 }
 

@@ -1,0 +1,51 @@
+/**
+ * Automatic resume. Every subscription result that carries a message also carries its cursor in
+ * `extensions.cursor`, and one that carries a HistoryGap carries it in `extensions.historyGap`
+ * (whatever the selection), so a client can follow where it is without selecting either. A transport can hand the resolver the cursor to continue after when it
+ * resubscribes: WebSocket clients send `connectionParams.roomcastCursors[<operation id>]` on every
+ * connect, EventSource sends `Last-Event-ID`. It wins over the operation's own `after`, which is
+ * the position the client started from, not the newest one it received.
+ */
+import type { Plugin } from 'graphql-yoga';
+import { encodeCursor } from '../rooms/cursor.js';
+import { isHistoryGap, type RoomEvent } from '../rooms/message.js';
+
+/** What the event being delivered on an operation adds to its result's extensions, keyed by its context. */
+const delivering = new WeakMap<object, Record<string, unknown>>();
+
+export function noteDelivery(context: object, event: RoomEvent): void {
+  delivering.set(context, isHistoryGap(event) ? { historyGap: { ...event } } : { cursor: encodeCursor(event) });
+}
+
+/** Adds the event's cursor (or HistoryGap) to every subscription result's extensions. */
+export function useCursorExtension(): Plugin {
+  return {
+    onSubscribe: () => ({
+      onSubscribeResult: () => ({
+        onNext: ({ args, result, setResult }) => {
+          const extensions = delivering.get(args.contextValue as object);
+          if (extensions) setResult({ ...result, extensions: { ...result.extensions, ...extensions } });
+        },
+      }),
+    }),
+  };
+}
+
+/** The initial context a transport gives Yoga; only the parts resume looks at. */
+export interface ResumeSource {
+  readonly request?: { readonly headers: { get(name: string): string | null } };
+  readonly connectionParams?: Readonly<Record<string, unknown>>;
+  readonly operationId?: string;
+}
+
+export function resumeCursorOf(source: ResumeSource): string | undefined {
+  if (source.operationId !== undefined) {
+    const cursors = source.connectionParams?.roomcastCursors;
+    if (cursors && typeof cursors === 'object') {
+      const cursor = (cursors as Record<string, unknown>)[source.operationId];
+      return typeof cursor === 'string' ? cursor : undefined;
+    }
+    return undefined;
+  }
+  return source.request?.headers.get('last-event-id') ?? undefined;
+}

@@ -1,0 +1,69 @@
+/**
+ * Server-sent events with resume: Yoga's SSE framing (`event: next` / `event: complete`, a `:` ping
+ * every 12 s), plus an `id:` line carrying the cursor of each message. A browser EventSource that
+ * reconnects by itself sends it back as `Last-Event-ID`, which the subscription treats as `after`.
+ */
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import type { ExecutionResult } from 'graphql';
+
+const PING_INTERVAL_MS = 12_000;
+
+export function useResumableSse(): Plugin {
+  return {
+    onResultProcess({ request, result, setResultProcessor }) {
+      if (isAsyncIterable(result) && request.headers.get('accept')?.includes('text/event-stream')) {
+        setResultProcessor((streamed, fetchAPI) => eventStream(streamed as AsyncIterable<ExecutionResult>, fetchAPI), 'text/event-stream');
+      }
+    },
+  };
+}
+
+type FetchAPI = { ReadableStream: typeof ReadableStream; Response: typeof Response; TextEncoder: typeof TextEncoder };
+
+function eventStream(results: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI): Response {
+  const encoder = new fetchAPI.TextEncoder();
+  const iterator = results[Symbol.asyncIterator]();
+  let ping: ReturnType<typeof setInterval> | undefined;
+  const body = new fetchAPI.ReadableStream<Uint8Array>({
+    start(controller) {
+      // Some browsers wait for a first chunk before they report the stream open.
+      controller.enqueue(encoder.encode(':\n\n'));
+      ping = setInterval(() => {
+        if (controller.desiredSize !== null && controller.desiredSize > 0) controller.enqueue(encoder.encode(':\n\n'));
+      }, PING_INTERVAL_MS);
+    },
+    async pull(controller) {
+      const { value, done } = await iterator.next();
+      if (value) controller.enqueue(encoder.encode(frame(value)));
+      if (done) {
+        clearInterval(ping);
+        controller.enqueue(encoder.encode('event: complete\ndata:\n\n'));
+        controller.close();
+      }
+    },
+    async cancel() {
+      clearInterval(ping);
+      await iterator.return?.();
+    },
+  });
+  return new fetchAPI.Response(body, {
+    status: 200,
+    headers: { 'Content-Type': 'text/event-stream', Connection: 'keep-alive', 'Cache-Control': 'no-cache', 'Content-Encoding': 'none' },
+  });
+}
+
+function frame(result: ExecutionResult): string {
+  const cursor = result.extensions?.cursor;
+  const id = typeof cursor === 'string' ? `id: ${cursor}\n` : '';
+  return `${id}event: next\ndata: ${JSON.stringify(publicResult(result))}\n\n`;
+}
+
+/** Errors carry their HTTP status in `extensions.http` for Yoga; it is not for the client. */
+function publicResult(result: ExecutionResult): ExecutionResult {
+  if (!result.errors) return result;
+  const errors = result.errors.map((error) => {
+    const { http: _http, ...extensions } = (error.extensions ?? {}) as Record<string, unknown>;
+    return { ...error.toJSON(), extensions };
+  });
+  return { ...result, errors } as unknown as ExecutionResult;
+}

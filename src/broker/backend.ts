@@ -36,6 +36,11 @@ export interface Backend {
   unlisten(room: string): Promise<void>;
   /** Set once by the broker before the first listen. */
   onMessage: (message: Message) => void;
+  /**
+   * Set once by the broker: called when delivery resumes after an interruption (the Redis
+   * subscriber connection came back), since messages published meanwhile never reached `onMessage`.
+   */
+  onResume: () => void;
   /** True when publishes can be stored now. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

@@ -42,6 +42,10 @@ export interface BrokerOptions {
 export function createBroker(backend: Backend, log: Logger, options: BrokerOptions = {}): Broker {
   const fanout = new Fanout(backend, log);
   backend.onMessage = (message) => fanout.deliver(message);
+  backend.onResume = () => {
+    log.info('message delivery resumed; subscribers catch up from history', { subscriptions: subscriptions.size });
+    for (const subscription of subscriptions) subscription.recheck();
+  };
   const pageSize = options.catchUpPageSize ?? 500;
   const maxQueued = options.maxQueuedPerSubscription ?? 10_000;
   const subscriptions = new Set<RoomSubscription>();

@@ -51,6 +51,7 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
   const backend: Backend = {
     kind: 'memory',
     onMessage: () => {},
+    onResume: () => {},
 
     async append(room, event, dataJson) {
       if (closed) throw new Error('memory backend is closed');

@@ -41,6 +41,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
   const publisher = new Redis(options.url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
     commandTimeout: timeoutMs,
     connectionName: 'roomcast:publisher',
   }) as RoomcastRedis;
@@ -58,10 +59,24 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
   });
   const subscriptionIds = new Map<string, number[]>();
   let closed = false;
+  let connectedBefore = false;
+  // ioredis re-subscribes every channel when the subscriber reconnects; a PING queued behind those
+  // SUBSCRIBEs answers once they are all acknowledged, and from then on nothing more can be missed.
+  subscriber.on('ready', () => {
+    if (!connectedBefore) {
+      connectedBefore = true;
+      return;
+    }
+    subscriber.ping().then(
+      () => backend.onResume(),
+      (error: unknown) => log.warn('redis subscriber could not confirm its subscriptions', { error }),
+    );
+  });
 
   const backend: Backend = {
     kind: 'redis',
     onMessage: () => {},
+    onResume: () => {},
 
     async append(room, event, dataJson) {
       const json = await publisher.roomcastPublish(

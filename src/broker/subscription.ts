@@ -40,6 +40,7 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
   private readonly queue: SubscriptionEvent[] = [];
   private waiter: ((result: IteratorResult<SubscriptionEvent>) => void) | undefined;
   private finished = false;
+  private retry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: SubscriptionOptions) {}
 
@@ -143,6 +144,7 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
 
   close(): void {
     this.finished = true;
+    clearTimeout(this.retry);
     this.queue.length = 0;
     this.buffered.length = 0;
     this.options.leave(this);
@@ -176,9 +178,27 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
     this.seq = 0;
   }
 
-  private resync(reset: boolean): void {
+  /** Reads history after the position in case live messages were lost (the backend reconnected). */
+  recheck(): void {
+    if (!this.finished && !this.syncing && this.seq !== UNKNOWN) this.resync(false);
+  }
+
+  /**
+   * Catches up in the background. While the backend is unreachable it retries with backoff, and
+   * the subscriber stays connected: it receives what it missed once the backend is back.
+   */
+  private resync(reset: boolean, attempt = 0): void {
     if (reset) this.resetEpoch();
-    this.catchUp().catch((error: unknown) => this.fail(asUnavailable(error)));
+    this.catchUp().catch((error: unknown) => {
+      if (this.finished) return;
+      if (error instanceof RoomcastError) {
+        this.fail(error);
+        return;
+      }
+      this.syncing = true;
+      this.retry = setTimeout(() => this.resync(false, attempt + 1), Math.min(5_000, 100 * 2 ** attempt));
+      this.retry.unref();
+    });
   }
 
   private gap(missed: number | null): void {

@@ -4,7 +4,8 @@
  * (or REDIS_SERVER_BIN), otherwise one built by redis-memory-server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { freePort } from './free-port.js';
@@ -27,6 +28,8 @@ export async function findRedisServerBinary(): Promise<string> {
 
 export class RedisServer {
   private child: ChildProcess | undefined;
+  /** Where `SHUTDOWN SAVE` leaves the data that `restart({ keepData: true })` loads. */
+  private readonly dir = mkdtempSync(join(tmpdir(), 'roomcast-redis-'));
   private constructor(
     private readonly bin: string,
     readonly port: number,
@@ -42,11 +45,16 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts (or restarts) the process, empty, and waits until it answers PING. */
-  async start(): Promise<void> {
+  /** Starts the process, empty unless `keepData` (then with what `shutdownSaving` saved), and waits for PING. */
+  async start({ keepData = false } = {}): Promise<void> {
+    if (!keepData) rmSync(join(this.dir, 'dump.rdb'), { force: true });
     const child = spawn(
       this.bin,
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+      [
+        '--port', String(this.port), '--bind', '127.0.0.1', '--protected-mode', 'no',
+        '--save', '', '--appendonly', 'no', '--dir', this.dir, '--dbfilename', 'dump.rdb',
+        '--enable-debug-command', 'yes',
+      ],
       { stdio: 'ignore' },
     );
     this.child = child;
@@ -65,7 +73,9 @@ export class RedisServer {
 
   /** A new ioredis client; the caller disconnects it. */
   client(options: RedisOptions = {}): Redis {
-    return new Redis({ host: '127.0.0.1', port: this.port, maxRetriesPerRequest: 1, ...options });
+    const client = new Redis({ host: '127.0.0.1', port: this.port, maxRetriesPerRequest: 1, ...options });
+    client.on('error', () => {}); // failures surface as rejected commands
+    return client;
   }
 
   /** Runs one command on a short-lived connection. */
@@ -87,7 +97,17 @@ export class RedisServer {
     await exited;
   }
 
-  stop(): Promise<void> {
-    return this.kill();
+  /** Stops the process after saving its data, as a Redis with persistence restarts. */
+  async shutdownSaving(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await this.command('SHUTDOWN', 'SAVE').catch(() => {});
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,119 @@
+/**
+ * Redis goes away and comes back, for real: a test-owned redis-server is stopped, killed, restarted
+ * (with or without its data) and stalled, under a Roomcast server with connected subscribers.
+ */
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import type { Client } from 'graphql-ws';
+import { PublishDocument, RoomMessagesDocument, type RoomMessagesSubscription } from '../generated/graphql.js';
+import { postGraphQL, subscribeWs, wsClient } from '../helpers/clients.js';
+import { startTestServer, type TestServer } from '../helpers/in-process.js';
+import { RedisServer } from '../helpers/redis-server.js';
+import { waitFor } from '../helpers/wait.js';
+import type { ExecutionResult } from 'graphql';
+
+let redis: RedisServer;
+let server: TestServer;
+let client: Client;
+let socketClosed: boolean;
+
+beforeEach(async () => {
+  redis = await RedisServer.start(inject('redisServerBin'));
+  server = await startTestServer({ REDIS_URL: redis.url, BROKER_TIMEOUT_MS: '500' });
+  client = wsClient(server.wsUrl);
+  socketClosed = false;
+  client.on('closed', () => (socketClosed = true));
+});
+afterEach(async () => {
+  await client.dispose();
+  await server.close();
+  await redis.stop();
+});
+
+const publish = (room: string, data: unknown, target = server) =>
+  postGraphQL(target.url, PublishDocument, { room, event: 'e', data });
+const published = async (room: string, data: unknown) => {
+  const { body } = await publish(room, data);
+  if (!body.data) throw new Error(JSON.stringify(body.errors));
+  return body.data.publish;
+};
+const status = async (path: string, target = server) => (await fetch(new URL(path, target.url))).status;
+const event = (r: ExecutionResult<RoomMessagesSubscription>) => r.data!.messages as Record<string, unknown>;
+
+describe('Redis outage', () => {
+  it('should fail publishes fast and report not ready while Redis is down, keep subscribers, and recover with the same data', async () => {
+    const room = 'outage';
+    const start = await published(room, 0);
+    const stream = subscribeWs(client, RoomMessagesDocument, { room, after: start.cursor });
+    const one = await published(room, 1);
+    expect(event(await stream.next())).toMatchObject({ seq: 2, data: 1 });
+
+    await redis.shutdownSaving();
+    const began = Date.now();
+    const failed = await publish(room, 'lost');
+    expect(Date.now() - began).toBeLessThan(1_500);
+    expect(failed.status).toBe(503);
+    expect(failed.body.errors?.[0]?.extensions?.code).toBe('UNAVAILABLE');
+    await waitFor('/readyz to report 503', async () => (await status('/readyz')) === 503);
+    expect(await status('/healthz')).toBe(200);
+
+    await redis.start({ keepData: true });
+    await waitFor('/readyz to report 200 again', async () => (await status('/readyz')) === 200, 15_000);
+    const two = await published(room, 2);
+    expect(two.seq).toBe(3);
+    expect(event(await stream.next())).toMatchObject({ __typename: 'Message', seq: 3, data: 2 });
+    expect(socketClosed).toBe(false);
+    expect(stream.error).toBeUndefined();
+
+    const resumed = subscribeWs(client, RoomMessagesDocument, { room, after: one.cursor });
+    expect(event(await resumed.next())).toMatchObject({ seq: 3, data: 2 });
+  });
+
+  it('should detect a Redis that came back empty: HistoryGap with missed null, then a new epoch', async () => {
+    const room = 'empty';
+    const start = await published(room, 0);
+    const live = subscribeWs(client, RoomMessagesDocument, { room, after: start.cursor });
+    const last = await published(room, 1);
+    expect(event(await live.next())).toMatchObject({ seq: 2 });
+
+    await redis.kill();
+    await redis.start();
+    await waitFor('/readyz to report 200 again', async () => (await status('/readyz')) === 200, 15_000);
+    // The live subscriber is told its history is gone, then continues in the new epoch.
+    expect(event(await live.next())).toEqual({ __typename: 'HistoryGap', room, after: last.cursor, missed: null });
+    const fresh = await published(room, 2);
+    expect(fresh.seq).toBe(1);
+    expect(event(await live.next())).toMatchObject({ seq: 1, data: 2, cursor: fresh.cursor });
+    // A client resuming with an old cursor is told too.
+    const late = subscribeWs(client, RoomMessagesDocument, { room, after: last.cursor });
+    expect(event(await late.next())).toMatchObject({ __typename: 'HistoryGap', missed: null });
+    expect(event(await late.next())).toMatchObject({ seq: 1, data: 2 });
+    expect(socketClosed).toBe(false);
+  });
+
+  it('should time out publishes to a stalled Redis with UNAVAILABLE within BROKER_TIMEOUT_MS (default 2 s)', async () => {
+    const defaults = await startTestServer({ REDIS_URL: redis.url });
+    try {
+      await published('stall', 'warm-up').catch(() => undefined);
+      const staller = redis.client();
+      const prober = redis.client({ commandTimeout: 200 });
+      await staller.ping();
+      const stalled = staller.call('DEBUG', 'SLEEP', '4').catch(() => undefined);
+      await waitFor('Redis to stall', async () => (await prober.ping().then(() => 'answered', () => 'stalled')) === 'stalled');
+      prober.disconnect();
+      try {
+        const began = Date.now();
+        const response = await publish('stall', 'late', defaults);
+        const took = Date.now() - began;
+        expect(response.body.errors?.[0]?.extensions?.code).toBe('UNAVAILABLE');
+        expect(took).toBeGreaterThanOrEqual(1_500);
+        expect(took).toBeLessThan(3_000);
+      } finally {
+        await stalled;
+        staller.disconnect();
+      }
+      await waitFor('publishes to work again', async () => (await publish('stall', 'after', defaults)).status === 200);
+    } finally {
+      await defaults.close();
+    }
+  });
+});

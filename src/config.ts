@@ -22,6 +22,22 @@ export interface Config {
   readonly maxPayloadBytes: number;
   /** A publish or history read that Redis has not answered by then fails with UNAVAILABLE. `BROKER_TIMEOUT_MS`, default 2000. */
   readonly brokerTimeoutMs: number;
+  /** Undelivered bytes a connection may hold (socket buffer and queues) before it is closed as a slow consumer. `MAX_BUFFERED_BYTES`, default 1 MiB. */
+  readonly maxBufferedBytes: number;
+  /** Open WebSocket connections per replica. `MAX_CONNECTIONS`, default 10000. */
+  readonly maxConnections: number;
+  /** Operations one WebSocket connection may run at once. `MAX_SUBSCRIPTIONS_PER_CONNECTION`, default 100. */
+  readonly maxSubscriptionsPerConnection: number;
+  /** Largest WebSocket message a client may send. `WS_MAX_PAYLOAD_BYTES`, default 1 MiB. */
+  readonly wsMaxPayloadBytes: number;
+  /** A WebSocket that sends no `connection_init` within this time is closed with 4408. `CONNECTION_INIT_TIMEOUT_MS`, default 3000. */
+  readonly connectionInitTimeoutMs: number;
+  /** Interval of WebSocket pings that detect dead peers. `KEEPALIVE_MS`, default 12000. */
+  readonly keepAliveMs: number;
+  /** On shutdown, WebSocket closes (1012) are spread over this window. `DRAIN_MS`, default 5000. */
+  readonly drainMs: number;
+  /** The whole shutdown must end within this time, or the process exits 1. `SHUTDOWN_TIMEOUT_MS`, default 10000. */
+  readonly shutdownTimeoutMs: number;
   /** `LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
   readonly logLevel: LogLevel;
   /** Name of this process in logs. `REPLICA_ID`, default `<hostname>:<port>`. */
@@ -56,9 +72,20 @@ export function loadConfig(env: Env = process.env): Config {
     historyTtlSeconds: int('HISTORY_TTL_SECONDS', 86_400, 1),
     maxPayloadBytes: int('MAX_PAYLOAD_BYTES', 65_536, 1, 64 * 1024 * 1024),
     brokerTimeoutMs: int('BROKER_TIMEOUT_MS', 2_000, 1, 600_000),
+    maxBufferedBytes: int('MAX_BUFFERED_BYTES', 1_048_576, 1024),
+    maxConnections: int('MAX_CONNECTIONS', 10_000, 1),
+    maxSubscriptionsPerConnection: int('MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1),
+    wsMaxPayloadBytes: int('WS_MAX_PAYLOAD_BYTES', 1_048_576, 1024),
+    connectionInitTimeoutMs: int('CONNECTION_INIT_TIMEOUT_MS', 3_000, 1),
+    keepAliveMs: int('KEEPALIVE_MS', 12_000, 0),
+    drainMs: int('DRAIN_MS', 5_000, 0),
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 1),
     logLevel: parseLogLevel(nonEmpty(env.LOG_LEVEL), problems),
     replicaId: nonEmpty(env.REPLICA_ID) ?? `${hostname()}:${port}`,
   };
+  if (config.shutdownTimeoutMs <= config.drainMs) {
+    problems.push(`SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs}) must be longer than DRAIN_MS (${config.drainMs})`);
+  }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return Object.freeze(config);
 }

@@ -14,6 +14,8 @@ export const ErrorCode = {
   UNAVAILABLE: 'UNAVAILABLE',
   /** A subscriber read its events too slowly and fell too far behind; resume with the last cursor received. */
   SLOW_CONSUMER: 'SLOW_CONSUMER',
+  /** A WebSocket connection already runs MAX_SUBSCRIPTIONS_PER_CONNECTION operations. */
+  TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -22,6 +24,7 @@ const httpStatus: Record<ErrorCode, number> = {
   PAYLOAD_TOO_LARGE: 413,
   UNAVAILABLE: 503,
   SLOW_CONSUMER: 503,
+  TOO_MANY_SUBSCRIPTIONS: 429,
 };
 
 /** An expected failure: Yoga passes it to the client unmasked, with its code and HTTP status. */
@@ -44,3 +47,12 @@ export function isRoomcastError(error: unknown): error is RoomcastError {
 
 /** WebSocket close codes: graphql-ws's protocol codes, plus Roomcast's own in 4000-4999. */
 export { CloseCode };
+
+export const RoomcastCloseCode = {
+  /** The server is restarting or shutting down: reconnect (to another replica) and resume. */
+  ServiceRestart: 1012,
+  /** The replica holds MAX_CONNECTIONS connections: retry later, or elsewhere. */
+  TryAgainLater: 1013,
+  /** The client read too slowly and its undelivered messages exceeded MAX_BUFFERED_BYTES: resume later. */
+  SlowConsumer: 4008,
+} as const;

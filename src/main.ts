@@ -5,8 +5,6 @@ import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
 
-const SHUTDOWN_TIMEOUT_MS = 10_000;
-
 async function main(): Promise<void> {
   let config;
   try {
@@ -22,9 +20,9 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     log.info('shutting down', { signal });
     const deadline = setTimeout(() => {
-      log.error('shutdown took too long; exiting', { timeoutMs: SHUTDOWN_TIMEOUT_MS });
+      log.error('shutdown took too long; exiting', { timeoutMs: config.shutdownTimeoutMs });
       process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS);
+    }, config.shutdownTimeoutMs);
     deadline.unref();
     server.close().then(
       () => process.exit(0),

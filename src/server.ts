@@ -2,7 +2,7 @@
  * Composition and lifecycle: broker -> schema and HTTP (Yoga) -> WebSocket, on one port.
  * `close()` is the one way down, for tests and for graceful shutdown alike.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brokerFromConfig, type Broker } from './broker/index.js';
 import type { Config } from './config.js';
@@ -15,15 +15,36 @@ export interface RoomcastServer {
   readonly url: string;
   readonly port: number;
   readonly httpServer: Server;
-  /** Stops accepting, closes every connection and the broker. Idempotent. */
+  /**
+   * Graceful stop: reports not ready at once, stops accepting, closes WebSockets with 1012 spread
+   * over `DRAIN_MS`, lets requests in flight (publishes included) finish, ends event streams, then
+   * closes the broker. Idempotent.
+   */
   close(): Promise<void>;
 }
 
 export async function startServer(config: Config, log: Logger): Promise<RoomcastServer> {
   const broker = brokerFromConfig(config, log);
-  const yoga = createHttpHandler({ broker, maxPayloadBytes: config.maxPayloadBytes, log });
-  const httpServer = createServer(yoga);
-  const ws = attachWebSocket(httpServer, yoga, log);
+  let draining = false;
+  const yoga = createHttpHandler({
+    broker,
+    ready: async () => !draining && (await broker.ready()),
+    maxPayloadBytes: config.maxPayloadBytes,
+    log,
+  });
+  const requests = new RequestTracker();
+  const httpServer = createServer((req, res) => {
+    requests.track(req, res);
+    void yoga(req, res);
+  });
+  const ws = attachWebSocket(httpServer, yoga, log, {
+    keepAliveMs: config.keepAliveMs,
+    connectionInitTimeoutMs: config.connectionInitTimeoutMs,
+    maxConnections: config.maxConnections,
+    maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+    maxPayloadBytes: config.wsMaxPayloadBytes,
+    maxBufferedBytes: config.maxBufferedBytes,
+  });
   await awaitBroker(broker, config.brokerTimeoutMs, log);
 
   await new Promise<void>((resolve, reject) => {
@@ -40,16 +61,39 @@ export async function startServer(config: Config, log: Logger): Promise<Roomcast
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      draining = true;
+      log.info('draining', { websockets: ws.connectionCount, drainMs: config.drainMs });
+      const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await ws.drain(config.drainMs);
       await ws.close();
+      await requests.settled();
       httpServer.closeAllConnections();
-      await closed;
+      await stopped;
       await broker.close();
       log.info('roomcast stopped', { replica: config.replicaId });
     })();
     return closing;
   };
   return { url, port, httpServer, close };
+}
+
+/** Counts requests in flight, except event streams, which never end by themselves. */
+class RequestTracker {
+  private active = 0;
+  private idle: (() => void) | undefined;
+
+  track(req: IncomingMessage, res: ServerResponse): void {
+    if (req.headers.accept?.includes('text/event-stream')) return;
+    this.active++;
+    res.once('close', () => {
+      this.active--;
+      if (this.active === 0) this.idle?.();
+    });
+  }
+
+  settled(): Promise<void> {
+    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => (this.idle = resolve));
+  }
 }
 
 /** Gives the broker a moment to connect, so "listening" usually means "can publish"; starts regardless. */

@@ -18,6 +18,7 @@ import type { Logger } from '../log.js';
 import type { Cursor } from '../rooms/cursor.js';
 import type { Message } from '../rooms/message.js';
 import type { Backend } from './backend.js';
+import { createByteBudget, type DeliveryBudget } from './budget.js';
 import { Fanout } from './fanout.js';
 import { asUnavailable, RoomSubscription } from './subscription.js';
 
@@ -26,15 +27,19 @@ export interface Broker {
   publish(room: string, event: string, dataJson: string): Promise<Message>;
   /** Held messages oldest first: the first `limit` after `after`, or the latest `limit`. */
   history(room: string, after: Cursor | undefined, limit: number): Promise<Message[]>;
-  /** Resolves once the subscription is live and its catch-up is queued. */
-  subscribe(room: string, after: Cursor | undefined): Promise<RoomSubscription>;
+  /**
+   * Resolves once the subscription is live and its catch-up is queued. `budget` bounds what may
+   * wait for the subscriber (shared by a connection's subscriptions); by default each subscription
+   * gets `maxBufferedBytes` of its own.
+   */
+  subscribe(room: string, after: Cursor | undefined, budget?: DeliveryBudget): Promise<RoomSubscription>;
   ready(): Promise<boolean>;
   close(): Promise<void>;
 }
 
 export interface BrokerOptions {
-  /** Events a subscriber may leave unread before it is ended with SLOW_CONSUMER. @default 10_000 */
-  readonly maxQueuedPerSubscription?: number;
+  /** Bytes a subscription may leave unread, when its transport gives no budget. @default 1 MiB */
+  readonly maxBufferedBytes?: number;
   /** History page size when catching up. @default 500 */
   readonly catchUpPageSize?: number;
 }
@@ -47,8 +52,9 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
     for (const subscription of subscriptions) subscription.recheck();
   };
   const pageSize = options.catchUpPageSize ?? 500;
-  const maxQueued = options.maxQueuedPerSubscription ?? 10_000;
+  const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
   const subscriptions = new Set<RoomSubscription>();
+  const inFlight = new Set<Promise<Message>>();
   let closed = false;
 
   let lastFailure = { message: '', at: 0 };
@@ -70,7 +76,13 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
 
   return {
     kind: backend.kind,
-    publish: (room, event, dataJson) => guard(() => backend.append(room, event, dataJson)),
+    publish: (room, event, dataJson) => {
+      const publishing = guard(() => backend.append(room, event, dataJson));
+      inFlight.add(publishing);
+      const done = () => inFlight.delete(publishing);
+      publishing.then(done, done);
+      return publishing;
+    },
 
     history: (room, after, limit) =>
       guard(async () => {
@@ -81,12 +93,12 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
         return [...(await backend.read(room, { afterSeq: 0, limit })).messages];
       }),
 
-    subscribe: (room, after) =>
+    subscribe: (room, after, budget = createByteBudget(maxBufferedBytes)) =>
       guard(async () => {
         const subscription: RoomSubscription = new RoomSubscription({
           room,
           pageSize,
-          maxQueued,
+          budget,
           readHistory: (r, afterSeq, limit) => backend.read(r, { afterSeq, limit }),
           leave: (member) => {
             subscriptions.delete(subscription);
@@ -122,6 +134,8 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
       if (closed) return;
       closed = true;
       for (const subscription of [...subscriptions]) subscription.close();
+      // Publishes already accepted are stored and sent before the connection to Redis goes.
+      await Promise.allSettled(inFlight);
       await backend.close();
     },
   };

@@ -21,5 +21,5 @@ export function brokerFromConfig(config: Config, log: Logger): Broker {
         log,
       })
     : createMemoryBackend({ historySize, historyTtlSeconds });
-  return createBroker(backend, log);
+  return createBroker(backend, log, { maxBufferedBytes: config.maxBufferedBytes });
 }

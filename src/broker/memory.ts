@@ -69,6 +69,8 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
         event,
         data: JSON.parse(dataJson) as unknown,
         publishedAt: now(),
+        // As long as the JSON the Redis backend would carry (see rooms/message.ts encodeMessage).
+        size: dataJson.length + room.length + event.length + 100,
       };
       state.history.push(message);
       if (state.history.length > options.historySize) state.history.shift();

@@ -10,16 +10,17 @@
  */
 import { badUserInput, ErrorCode, RoomcastError } from '../errors.js';
 import { encodeCursor } from '../rooms/cursor.js';
-import type { Message, RoomEvent } from '../rooms/message.js';
+import { isHistoryGap, type Message, type RoomEvent } from '../rooms/message.js';
 import type { RoomSnapshot } from './backend.js';
+import type { DeliveryBudget } from './budget.js';
 import type { FanoutMember } from './fanout.js';
 
 export interface SubscriptionOptions {
   readonly room: string;
   /** Messages of history read per backend call while catching up. */
   readonly pageSize: number;
-  /** Most events waiting to be consumed; past it the subscription ends with SLOW_CONSUMER. */
-  readonly maxQueued: number;
+  /** Bounds the bytes waiting to be consumed; when exhausted the subscription ends with SLOW_CONSUMER. */
+  readonly budget: DeliveryBudget;
   readHistory(room: string, afterSeq: number, limit: number): Promise<RoomSnapshot>;
   leave(member: FanoutMember): void;
 }
@@ -121,7 +122,10 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
 
   next(): Promise<IteratorResult<SubscriptionEvent>> {
     const value = this.queue.shift();
-    if (value !== undefined) return Promise.resolve({ value, done: false });
+    if (value !== undefined) {
+      this.options.budget.give(sizeOf(value));
+      return Promise.resolve({ value, done: false });
+    }
     if (this.finished) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => {
       this.waiter = resolve;
@@ -145,7 +149,7 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
   close(): void {
     this.finished = true;
     clearTimeout(this.retry);
-    this.queue.length = 0;
+    this.drop();
     this.buffered.length = 0;
     this.options.leave(this);
     const waiter = this.waiter;
@@ -213,13 +217,26 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
       waiter({ value: event, done: false });
       return;
     }
-    if (this.queue.length >= this.options.maxQueued && !(event instanceof RoomcastError)) {
-      this.queue.length = 0;
-      this.fail(new RoomcastError(ErrorCode.SLOW_CONSUMER, 'the subscriber fell too far behind; resume with the last cursor received'));
+    const size = sizeOf(event);
+    if (!(event instanceof RoomcastError) && !this.options.budget.take(size)) {
+      this.options.budget.give(size);
+      this.drop();
+      this.fail(new RoomcastError(ErrorCode.SLOW_CONSUMER, 'the subscriber read too slowly; resume with the last cursor received'));
       return;
     }
     this.queue.push(event);
   }
+
+  /** Empties the queue, returning its bytes to the budget. */
+  private drop(): void {
+    for (const event of this.queue) this.options.budget.give(sizeOf(event));
+    this.queue.length = 0;
+  }
+}
+
+/** Bytes an event accounts for in a delivery budget: its stored size, or a small constant. */
+function sizeOf(event: SubscriptionEvent): number {
+  return event instanceof RoomcastError || isHistoryGap(event) ? 256 : event.size;
 }
 
 export function asUnavailable(error: unknown): RoomcastError {

@@ -2,6 +2,7 @@
  * What every resolver receives, on every transport (HTTP, SSE and WebSocket share one pipeline).
  */
 import type { Broker } from '../broker/broker.js';
+import type { DeliveryBudget } from '../broker/budget.js';
 
 export interface GraphQLContext {
   readonly broker: Broker;
@@ -12,4 +13,6 @@ export interface GraphQLContext {
    * continue after it instead of after their `after` argument.
    */
   readonly resumeAfter?: string;
+  /** Shared by the subscriptions of one WebSocket connection (set by the transport). */
+  readonly budget?: DeliveryBudget;
 }

@@ -14,6 +14,8 @@ export interface Message {
   readonly data: unknown;
   /** Milliseconds since the Unix epoch, by the broker's clock. */
   readonly publishedAt: number;
+  /** Length of the message's JSON form: what it costs to hold and to send. */
+  readonly size: number;
 }
 
 /** Tells a client that some messages after `after` cannot be replayed. */
@@ -32,7 +34,7 @@ export function isHistoryGap(event: RoomEvent): event is HistoryGap {
 }
 
 /** Serializes a message the way the Redis publish script does (data is already JSON text). */
-export function encodeMessage(m: Omit<Message, 'data'>, dataJson: string): string {
+export function encodeMessage(m: Omit<Message, 'data' | 'size'>, dataJson: string): string {
   return `{"room":${JSON.stringify(m.room)},"seq":${m.seq},"epoch":${JSON.stringify(m.epoch)},"event":${JSON.stringify(m.event)},"publishedAt":${m.publishedAt},"data":${dataJson}}`;
 }
 
@@ -60,5 +62,6 @@ export function decodeMessage(json: string): Message {
   ) {
     throw new MalformedMessageError('message lacks room, seq, epoch, event, publishedAt or data');
   }
+  m.size = json.length;
   return m as unknown as Message;
 }

@@ -16,6 +16,8 @@ export const GRAPHQL_PATH = '/graphql';
 
 export interface HttpOptions {
   readonly broker: Broker;
+  /** Answers `/readyz`: false while the server drains or the broker cannot store publishes. */
+  readonly ready: () => Promise<boolean>;
   readonly maxPayloadBytes: number;
   readonly log: Logger;
 }
@@ -35,7 +37,7 @@ mutation Say {
 `;
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Yoga's server-context slot: none here
-export function createHttpHandler({ broker, maxPayloadBytes, log }: HttpOptions) {
+export function createHttpHandler({ broker, ready, maxPayloadBytes, log }: HttpOptions) {
   return createYoga<{}, GraphQLContext>({
     schema: createRoomcastSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
@@ -46,7 +48,7 @@ export function createHttpHandler({ broker, maxPayloadBytes, log }: HttpOptions)
     renderGraphiQL,
     graphiql: { title: 'Roomcast', subscriptionsProtocol: 'WS', defaultQuery: exampleQuery },
     plugins: [
-      useReadinessCheck({ endpoint: '/readyz', check: () => broker.ready() }),
+      useReadinessCheck({ endpoint: '/readyz', check: ready }),
       useCursorExtension(),
       useResumableSse(),
     ],

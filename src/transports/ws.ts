@@ -1,23 +1,33 @@
 /**
  * The WebSocket side: graphql-ws (`graphql-transport-ws` subprotocol) on a `ws` server sharing the
  * HTTP server's port and path. Every operation runs through Yoga's envelop, so the schema, context,
- * error masking and every plugin are the same as over HTTP and SSE.
+ * error masking and every plugin are the same as over HTTP and SSE. Limits and the slow-consumer
+ * policy are enforced per connection here; shutdown drains connections gradually.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { createByteBudget, type DeliveryBudget } from '../broker/budget.js';
+import { ErrorCode, RoomcastCloseCode, RoomcastError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
 
 export interface WebSocketOptions {
-  /** Interval of protocol pings that detect dead peers. @default 12_000 */
-  readonly keepAliveMs?: number;
+  readonly keepAliveMs: number;
+  readonly connectionInitTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxSubscriptionsPerConnection: number;
+  readonly maxPayloadBytes: number;
+  readonly maxBufferedBytes: number;
 }
 
 export interface WebSocketTransport {
-  /** Closes every socket with 1001 (going away) and stops the server. */
+  readonly connectionCount: number;
+  /** Refuses new connections, then closes the open ones with 1012, spread evenly over `windowMs`. */
+  drain(windowMs: number): Promise<void>;
+  /** Closes whatever is left (1001) and stops the server. */
   close(): Promise<void>;
 }
 
@@ -26,34 +36,61 @@ type EnvelopedArgs = ExecutionArgs & {
   subscribe: (args: ExecutionArgs) => unknown;
 };
 
-export function attachWebSocket(
-  server: Server,
-  yoga: HttpHandler,
-  log: Logger,
-  options: WebSocketOptions = {},
-): WebSocketTransport {
+/** A slow consumer's close frame waits behind its unread data; it is cut off if it has not closed by then. */
+const SLOW_CONSUMER_GRACE_MS = 1_000;
+
+export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, options: WebSocketOptions): WebSocketTransport {
   // noServer: upgrades are routed here by path, and errors of the HTTP server (such as EADDRINUSE)
   // stay the HTTP server's instead of being re-emitted by the WebSocket server.
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  const budgets = new WeakMap<WebSocket, DeliveryBudget>();
+  let draining = false;
+
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== yoga.graphqlEndpoint) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    if (draining) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n\r\n');
+      return;
+    }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   };
   server.on('upgrade', onUpgrade);
+
+  // Registered before useServer's own listener, so a refused socket never reaches graphql-ws.
+  wss.on('connection', (ws: WebSocket) => {
+    if (wss.clients.size > options.maxConnections) {
+      log.warn('refused a WebSocket connection: MAX_CONNECTIONS reached', { maxConnections: options.maxConnections });
+      ws.close(RoomcastCloseCode.TryAgainLater, 'too many connections');
+      return;
+    }
+    budgets.set(ws, slowConsumerBudget(ws, options.maxBufferedBytes, log));
+  });
+
   const disposable = useServer(
     {
+      connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       execute: (args) => (args as EnvelopedArgs).execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).subscribe(args) as never,
+      onConnect: (ctx) => budgets.has(ctx.extra.socket),
       onSubscribe: async (ctx, id, params) => {
+        if (Object.keys(ctx.subscriptions).length >= options.maxSubscriptionsPerConnection) {
+          return [
+            new RoomcastError(
+              ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+              `a connection may run at most ${options.maxSubscriptionsPerConnection} operations at once (MAX_SUBSCRIPTIONS_PER_CONNECTION)`,
+            ),
+          ];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
           operationId: id,
+          budget: budgets.get(ctx.extra.socket),
         });
         let document;
         try {
@@ -77,13 +114,47 @@ export function attachWebSocket(
       },
     },
     wss,
-    options.keepAliveMs ?? 12_000,
+    options.keepAliveMs,
   );
   wss.on('error', (error) => log.error('websocket server error', { error }));
+
   return {
+    get connectionCount() {
+      return wss.clients.size;
+    },
+    async drain(windowMs) {
+      draining = true;
+      const sockets = [...wss.clients];
+      if (sockets.length === 0) return;
+      log.info('draining WebSocket connections', { connections: sockets.length, windowMs });
+      // Spread the closes so that thousands of clients do not reconnect to the others in one second.
+      const step = windowMs / sockets.length;
+      for (const [i, ws] of sockets.entries()) {
+        if (i > 0 && step >= 1) await new Promise((resolve) => setTimeout(resolve, step));
+        ws.close(RoomcastCloseCode.ServiceRestart, 'server restarting: reconnect and resume');
+      }
+    },
     async close() {
+      draining = true;
       server.off('upgrade', onUpgrade);
       await disposable.dispose();
     },
   };
+}
+
+/**
+ * The connection's budget: what its subscriptions hold plus what the socket has not sent yet. When
+ * exhausted, the connection is closed with 4008 (slow consumer) and cut off shortly after if its
+ * close frame cannot get through; the client resumes later from its cursors.
+ */
+function slowConsumerBudget(ws: WebSocket, limit: number, log: Logger): DeliveryBudget {
+  return createByteBudget(
+    limit,
+    () => ws.bufferedAmount,
+    () => {
+      log.warn('closing a slow consumer', { bufferedBytes: ws.bufferedAmount, limit });
+      ws.close(RoomcastCloseCode.SlowConsumer, 'slow consumer: resume from your last cursor');
+      setTimeout(() => ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
+    },
+  );
 }

@@ -11,7 +11,8 @@ export interface TestServer extends RoomcastServer {
 }
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env });
+  // No drain window: tests close servers with connections still open and should not wait for it.
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DRAIN_MS: '0', ...env });
   const server = await startServer(config, createLogger(config.logLevel));
   return Object.assign(server, { wsUrl: server.url.replace(/^http/, 'ws') });
 }

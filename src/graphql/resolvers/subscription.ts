@@ -7,9 +7,9 @@ import { BROADCAST_ROOM, parseRoomId } from '../../rooms/names.js';
 import type { GraphQLContext } from '../context.js';
 import { noteDelivery } from '../resume.js';
 
-function subscribeRoom(room: string, after: string | null | undefined, { broker, resumeAfter }: GraphQLContext) {
+function subscribeRoom(room: string, after: string | null | undefined, { broker, resumeAfter, budget }: GraphQLContext) {
   const from = resumeAfter ?? after;
-  return broker.subscribe(room, from == null ? undefined : parseCursor(from, room));
+  return broker.subscribe(room, from == null ? undefined : parseCursor(from, room), budget);
 }
 
 /** A subscription that cannot go on ends with its reason as a GraphQL error, then completes. */

@@ -28,8 +28,9 @@ export interface HistoryGapInfo {
 
 export interface RoomcastClientOptions extends Omit<ClientOptions, 'url'> {
   /**
-   * The server's WebSocket URL, or several: each connection attempt uses the next one, so a client
-   * whose replica died reconnects to another and resumes there.
+   * The server's WebSocket URL, or several: the first connection goes to the first, and each later
+   * attempt to the next one, so a client whose replica went away reconnects to another and resumes
+   * there. (Shuffle the list per client to spread clients over replicas.)
    */
   readonly url: string | readonly string[];
   /**
@@ -54,7 +55,7 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
   const { url, onGap, connectionParams, generateID, ...rest } = options;
   const urls = typeof url === 'string' ? [url] : [...url];
   if (urls.length === 0) throw new Error('createRoomcastClient: url must name at least one server');
-  let next = Math.floor(Math.random() * urls.length);
+  let next = 0;
   const cursors = new Map<string, string>();
   let registering: Tracked | undefined;
 

@@ -76,7 +76,8 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
       subscribe: (args) => (args as EnvelopedArgs).subscribe(args) as never,
       onConnect: (ctx) => budgets.has(ctx.extra.socket),
       onSubscribe: async (ctx, id, params) => {
-        if (Object.keys(ctx.subscriptions).length >= options.maxSubscriptionsPerConnection) {
+        // graphql-ws has already reserved this operation's id in ctx.subscriptions.
+        if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
           return [
             new RoomcastError(
               ErrorCode.TOO_MANY_SUBSCRIPTIONS,

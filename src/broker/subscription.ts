@@ -40,6 +40,7 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
   private readonly buffered: Message[] = [];
   private readonly queue: SubscriptionEvent[] = [];
   private waiter: ((result: IteratorResult<SubscriptionEvent>) => void) | undefined;
+  private sink: ((event: SubscriptionEvent) => void) | undefined;
   private finished = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
 
@@ -210,7 +211,23 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
     this.enqueue({ room: this.options.room, after, missed });
   }
 
+  /**
+   * Hands every event, from now on, to `sink` as it comes instead of queueing it for `next()`
+   * (events already queued go first). For transports that write each event out at once and bound
+   * what waits in their socket themselves.
+   */
+  pipe(sink: (event: SubscriptionEvent) => void): void {
+    const queued = this.queue.splice(0);
+    for (const event of queued) this.options.budget.give(sizeOf(event));
+    this.sink = sink;
+    for (const event of queued) sink(event);
+  }
+
   private enqueue(event: SubscriptionEvent): void {
+    if (this.sink) {
+      this.sink(event);
+      return;
+    }
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;

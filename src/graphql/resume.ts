@@ -13,8 +13,13 @@ import { isHistoryGap, type RoomEvent } from '../rooms/message.js';
 /** What the event being delivered on an operation adds to its result's extensions, keyed by its context. */
 const delivering = new WeakMap<object, Record<string, unknown>>();
 
+/** What a result delivering `event` carries in its extensions. */
+export function resumeExtensions(event: RoomEvent): Record<string, unknown> {
+  return isHistoryGap(event) ? { historyGap: { ...event } } : { cursor: encodeCursor(event) };
+}
+
 export function noteDelivery(context: object, event: RoomEvent): void {
-  delivering.set(context, isHistoryGap(event) ? { historyGap: { ...event } } : { cursor: encodeCursor(event) });
+  delivering.set(context, resumeExtensions(event));
 }
 
 /** Adds the event's cursor (or HistoryGap) to every subscription result's extensions. */

@@ -6,6 +6,7 @@
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck, type YogaLogger } from 'graphql-yoga';
 import type { Broker } from '../broker/broker.js';
+import { useOperationLimits } from '../graphql/armor.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { resumeCursorOf, useCursorExtension, type ResumeSource } from '../graphql/resume.js';
 import { createRoomcastSchema } from '../graphql/schema.js';
@@ -51,6 +52,7 @@ export function createHttpHandler({ broker, ready, maxPayloadBytes, log }: HttpO
       useReadinessCheck({ endpoint: '/readyz', check: ready }),
       useCursorExtension(),
       useResumableSse(),
+      ...useOperationLimits(),
     ],
   });
 }

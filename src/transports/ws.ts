@@ -6,13 +6,14 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createByteBudget, type DeliveryBudget } from '../broker/budget.js';
 import { ErrorCode, RoomcastCloseCode, RoomcastError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
+import { DirectDelivery, type RenderArgs } from './ws-delivery.js';
 
 export interface WebSocketOptions {
   readonly keepAliveMs: number;
@@ -43,7 +44,9 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
   // noServer: upgrades are routed here by path, and errors of the HTTP server (such as EADDRINUSE)
   // stay the HTTP server's instead of being re-emitted by the WebSocket server.
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
-  const budgets = new WeakMap<WebSocket, DeliveryBudget>();
+  const connections = new WeakMap<WebSocket, Connection>();
+  const rawSockets = new WeakMap<WebSocket, Duplex>();
+  const delivery = new DirectDelivery();
   let draining = false;
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -55,7 +58,10 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      rawSockets.set(ws, socket);
+      wss.emit('connection', ws, request);
+    });
   };
   server.on('upgrade', onUpgrade);
 
@@ -66,7 +72,7 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
       ws.close(RoomcastCloseCode.TryAgainLater, 'too many connections');
       return;
     }
-    budgets.set(ws, slowConsumerBudget(ws, options.maxBufferedBytes, log));
+    connections.set(ws, connectionOf(ws, rawSockets.get(ws)!, options.maxBufferedBytes, log));
   });
 
   const disposable = useServer(
@@ -74,7 +80,7 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       execute: (args) => (args as EnvelopedArgs).execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).subscribe(args) as never,
-      onConnect: (ctx) => budgets.has(ctx.extra.socket),
+      onConnect: (ctx) => connections.has(ctx.extra.socket),
       onSubscribe: async (ctx, id, params) => {
         // graphql-ws has already reserved this operation's id in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
@@ -91,7 +97,7 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
           socket: ctx.extra.socket,
           params,
           operationId: id,
-          budget: budgets.get(ctx.extra.socket),
+          budget: connections.get(ctx.extra.socket)?.budget,
         });
         let document;
         try {
@@ -111,6 +117,11 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
           execute,
           subscribe,
         };
+        const connection = connections.get(ctx.extra.socket);
+        if (connection && getOperationAST(document, params.operationName)?.operation === 'subscription') {
+          // Room events go straight to the socket (ws-delivery.ts); graphql-ws keeps the protocol.
+          args.subscribe = (subscribeArgs) => delivery.subscribe(subscribeArgs as RenderArgs, { ...connection, id });
+        }
         return args;
       },
     },
@@ -143,19 +154,36 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
   };
 }
 
+interface Connection {
+  readonly ws: WebSocket;
+  readonly socket: Duplex;
+  /** Bounds what subscriptions queue before they are piped to the socket, plus the socket's buffer. */
+  readonly budget: DeliveryBudget;
+  /** True (and the connection is being cut off) when `bufferedBytes` exceed the budget. */
+  readonly overBudget: (bufferedBytes: number) => boolean;
+}
+
 /**
- * The connection's budget: what its subscriptions hold plus what the socket has not sent yet. When
- * exhausted, the connection is closed with 4008 (slow consumer) and cut off shortly after if its
- * close frame cannot get through; the client resumes later from its cursors.
+ * A connection whose undelivered bytes exceed `limit` is closed with 4008 (slow consumer), and cut
+ * off shortly after if its close frame cannot get through; the client resumes later from its cursors.
  */
-function slowConsumerBudget(ws: WebSocket, limit: number, log: Logger): DeliveryBudget {
-  return createByteBudget(
-    limit,
-    () => ws.bufferedAmount,
-    () => {
-      log.warn('closing a slow consumer', { bufferedBytes: ws.bufferedAmount, limit });
-      ws.close(RoomcastCloseCode.SlowConsumer, 'slow consumer: resume from your last cursor');
-      setTimeout(() => ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
+function connectionOf(ws: WebSocket, socket: Duplex, limit: number, log: Logger): Connection {
+  let cut = false;
+  const cutOff = () => {
+    if (cut) return;
+    cut = true;
+    log.warn('closing a slow consumer', { bufferedBytes: ws.bufferedAmount, limit });
+    ws.close(RoomcastCloseCode.SlowConsumer, 'slow consumer: resume from your last cursor');
+    setTimeout(() => ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
+  };
+  return {
+    ws,
+    socket,
+    budget: createByteBudget(limit, () => ws.bufferedAmount, cutOff),
+    overBudget: (bufferedBytes) => {
+      if (bufferedBytes <= limit && !cut) return false;
+      cutOff();
+      return true;
     },
-  );
+  };
 }

@@ -1,10 +1,17 @@
 import type { MutationResolvers } from '../../generated/resolvers.js';
-import { ErrorCode, RoomcastError } from '../../errors.js';
+import { badUserInput, ErrorCode, RoomcastError } from '../../errors.js';
 import { BROADCAST_ROOM, parseEventName, parseRoomId } from '../../rooms/names.js';
 
 /** Serializes `data` once, for the size limit and for the broker, which stores it as it is. */
 function serializeData(data: unknown, maxBytes: number): string {
-  const json = JSON.stringify(data);
+  let json: string;
+  try {
+    json = JSON.stringify(data);
+  } catch (error) {
+    // Thousands of levels of nesting overflow JSON.stringify's stack.
+    if (error instanceof RangeError) throw badUserInput('data is nested too deeply to be stored');
+    throw error;
+  }
   const bytes = Buffer.byteLength(json);
   if (bytes > maxBytes) {
     throw new RoomcastError(

@@ -1,0 +1,181 @@
+/**
+ * Direct delivery of room events to WebSocket subscribers, the hot path.
+ *
+ * The textbook path costs, per event and per subscriber, a GraphQL execution, a JSON.stringify and
+ * a frame. Here subscribers of the same operation (same document, operation name and variables)
+ * share one render group: each event is executed and serialized once per group (parsing, validation,
+ * context and the subscribe step still run through Yoga's envelop, per subscriber), and since the graphql-ws `next` frames of one event differ only by the operation id, each
+ * socket gets the shared bytes with its id spliced in, written as one pre-built WebSocket frame
+ * (server frames are unmasked). graphql-ws still owns the protocol: connection, ids, `complete`,
+ * errors; it sees an iterator that never yields and ends when the subscription does.
+ *
+ * Event fields resolve without the context, so a group renders with its first member's context.
+ */
+import type { Duplex } from 'node:stream';
+import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { WebSocket } from 'ws';
+import { RoomSubscription, type SubscriptionEvent } from '../broker/subscription.js';
+import { RoomcastError } from '../errors.js';
+import { resumeExtensions } from '../graphql/resume.js';
+
+export type RenderArgs = ExecutionArgs;
+
+export interface Subscriber {
+  readonly ws: WebSocket;
+  readonly socket: Duplex;
+  readonly id: string;
+  /** Called instead of writing when the socket holds more than the budget: the client is too slow. */
+  readonly overBudget: (bufferedBytes: number) => boolean;
+}
+
+class RenderGroup {
+  members = 0;
+  /** Rendered `payload` JSON of live messages, shared by every member (the same Message object reaches all). */
+  private readonly rendered = new WeakMap<object, Buffer | Promise<Buffer>>();
+
+  constructor(readonly args: RenderArgs) {}
+
+  render(event: SubscriptionEvent): Buffer | Promise<Buffer> {
+    const cacheable = !(event instanceof RoomcastError) && 'seq' in event;
+    const cached = cacheable ? this.rendered.get(event) : undefined;
+    if (cached) return cached;
+    // graphql-js's execute, as its own subscribe does per event: Yoga's envelop `execute` would
+    // start a new subscription for a subscription operation.
+    const result = execute({ ...this.args, rootValue: event });
+    const extensions = event instanceof RoomcastError ? undefined : resumeExtensions(event);
+    const serialize = (r: ExecutionResult) => Buffer.from(JSON.stringify(extensions ? { ...r, extensions: { ...r.extensions, ...extensions } } : r));
+    // Envelop may answer with a thenable that is not a native Promise.
+    const payload = isThenable(result) ? Promise.resolve(result).then(serialize) : serialize(result);
+    if (cacheable) this.rendered.set(event, payload);
+    return payload;
+  }
+}
+
+export class DirectDelivery {
+  private readonly groups = new Map<string, RenderGroup>();
+
+  /**
+   * Runs the subscription's resolver (graphql-js createSourceEventStream) and, when it yields a room
+   * subscription, pipes it to the socket. Returns what graphql-ws should iterate: an error result,
+   * or an iterator that yields nothing and ends with the subscription.
+   */
+  async subscribe(args: RenderArgs, subscriber: Subscriber): Promise<ExecutionResult | AsyncIterableIterator<never>> {
+    const source = await createSourceEventStream(args);
+    if (!(source instanceof RoomSubscription)) return source as ExecutionResult;
+    const key = groupKey(args);
+    let group = this.groups.get(key);
+    if (!group) {
+      group = new RenderGroup(args);
+      this.groups.set(key, group);
+    }
+    group.members++;
+    const parked = new Parked(() => {
+      source.close();
+      if (--group.members === 0 && this.groups.get(key) === group) this.groups.delete(key);
+    });
+    let tail: Promise<void> | undefined;
+    source.pipe((event) => {
+      const payload = group.render(event);
+      const send = (bytes: Buffer) => {
+        write(subscriber, frame(subscriber.id, bytes));
+        if (event instanceof RoomcastError) parked.end();
+      };
+      if (!tail && !(payload instanceof Promise)) send(payload);
+      else tail = (tail ?? Promise.resolve()).then(() => payload).then(send);
+    });
+    return parked;
+  }
+
+  get groupCount(): number {
+    return this.groups.size;
+  }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function groupKey(args: RenderArgs): string {
+  return `${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${documentText(args)}`;
+}
+
+const documentTexts = new WeakMap<object, string>();
+function documentText(args: RenderArgs): string {
+  let text = documentTexts.get(args.document);
+  if (text === undefined) {
+    text = args.document.loc?.source.body ?? JSON.stringify(args.document);
+    documentTexts.set(args.document, text);
+  }
+  return text;
+}
+
+function write(subscriber: Subscriber, bytes: Buffer): void {
+  const { ws, socket } = subscriber;
+  if (ws.readyState !== ws.OPEN) return;
+  if (subscriber.overBudget(ws.bufferedAmount + bytes.length)) return;
+  socket.write(bytes);
+}
+
+const NEXT_PREFIX = Buffer.from('{"id":');
+const NEXT_MIDDLE = Buffer.from(',"type":"next","payload":');
+const NEXT_SUFFIX = Buffer.from('}');
+
+/** One unmasked, final text frame holding `{"id":<id>,"type":"next","payload":<payload>}`. */
+export function frame(id: string, payload: Buffer): Buffer {
+  const idJson = JSON.stringify(id);
+  const idBytes = Buffer.byteLength(idJson);
+  const length = NEXT_PREFIX.length + idBytes + NEXT_MIDDLE.length + payload.length + NEXT_SUFFIX.length;
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(header + length);
+  out[0] = 0x81; // FIN, text
+  if (header === 2) {
+    out[1] = length;
+  } else if (header === 4) {
+    out[1] = 126;
+    out.writeUInt16BE(length, 2);
+  } else {
+    out[1] = 127;
+    out.writeBigUInt64BE(BigInt(length), 2);
+  }
+  let at = header;
+  at += NEXT_PREFIX.copy(out, at);
+  at += out.write(idJson, at);
+  at += NEXT_MIDDLE.copy(out, at);
+  at += payload.copy(out, at);
+  NEXT_SUFFIX.copy(out, at);
+  return out;
+}
+
+/** What graphql-ws iterates for a directly delivered subscription: nothing, until it ends. */
+class Parked implements AsyncIterableIterator<never> {
+  private ended = false;
+  private wake: ((result: IteratorResult<never>) => void) | undefined;
+
+  constructor(private readonly onEnd: () => void) {}
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd();
+    this.wake?.({ value: undefined, done: true });
+  }
+
+  next(): Promise<IteratorResult<never>> {
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  return(): Promise<IteratorResult<never>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<never>> {
+    this.end();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}

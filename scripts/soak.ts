@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { withDeadline } from '../src/deadline.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const MiB = 1024 * 1024;
@@ -240,13 +241,13 @@ class Load {
       );
     });
 
-    const ok = await withDeadline(connected, 20_000, false);
+    const ok = await withDeadline(connected, 20_000, () => false);
     if (!ok) {
       ending = true;
       stats.connectFailed++;
       socket?.terminate();
       await disposeQuietly(client);
-      await withDeadline(closed, 5_000, undefined);
+      await withDeadline(closed, 5_000, () => undefined);
       stats.cycles++;
       return;
     }
@@ -285,7 +286,7 @@ class Load {
         socket?.terminate();
         break;
     }
-    if ((await withDeadline(closed.then(() => true), 15_000, false)) === false) {
+    if ((await withDeadline(closed.then(() => true), 15_000, () => false)) === false) {
       stats.closeTimeouts++;
       socket?.terminate();
     }
@@ -337,7 +338,7 @@ class Load {
         );
       }),
       10_000,
-      { errors: [{ message: 'publish over ws timed out' }] },
+      (): PublishResult => ({ errors: [{ message: 'publish over ws timed out' }] }),
     );
   }
 }
@@ -356,21 +357,6 @@ async function disposeQuietly(client: Client): Promise<void> {
   }
 }
 
-function withDeadline<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(fallback), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // A load process.
@@ -637,7 +623,7 @@ async function runSoak(): Promise<number> {
     const stopped = await withDeadline(
       Promise.all(workers.map((w) => w.closed)).then(() => true),
       60_000,
-      false,
+      () => false,
     );
     if (!stopped) {
       failures.push('a load process did not finish its clients within 60 s (killed)');

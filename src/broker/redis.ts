@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
+import { withDeadline } from '../deadline.js';
 import type { Logger } from '../log.js';
 import { decodeMessage, type Message } from '../rooms/message.js';
 import type { Backend, ReadQuery, RoomSnapshot } from './backend.js';
@@ -110,8 +111,9 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
         }
         backend.onMessage(message);
       });
-      const id = await withTimeout(subscribed, timeoutMs, 'SUBSCRIBE', () => {
+      const id = await withDeadline(subscribed, timeoutMs, () => {
         subscribed.then((lateId) => pubsub.unsubscribe(lateId)).catch(() => {});
+        throw new Error(`Redis did not answer SUBSCRIBE within ${timeoutMs} ms`);
       });
       const ids = subscriptionIds.get(room) ?? [];
       ids.push(id);
@@ -144,25 +146,6 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
   return backend;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onTimeout: () => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      onTimeout();
-      reject(new Error(`Redis did not answer ${what} within ${ms} ms`));
-    }, ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
-
 /** Logs each change of a connection's state once, not every failed reconnect attempt. */
 function reportConnection(client: Redis, role: string, log: Logger): void {
   let lastError = '';
@@ -180,7 +163,7 @@ function reportConnection(client: Redis, role: string, log: Logger): void {
 async function quit(client: Redis, timeoutMs: number): Promise<void> {
   if (client.status === 'end') return;
   try {
-    await withTimeout(client.quit(), timeoutMs, 'QUIT', () => client.disconnect());
+    await withDeadline(client.quit(), timeoutMs, () => client.disconnect());
   } catch {
     client.disconnect();
   }

@@ -1,3 +1,5 @@
+import { withDeadline } from '../../src/deadline.js';
+
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,
@@ -23,17 +25,7 @@ export async function waitFor<T>(
 
 /** Rejects with a message naming what was awaited when `promise` does not settle in time. */
 export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
+  return withDeadline(promise, timeoutMs, () => {
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
   });
 }

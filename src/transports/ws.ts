@@ -7,12 +7,13 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createByteBudget, type DeliveryBudget } from '../broker/budget.js';
 import { ErrorCode, RoomcastCloseCode, RoomcastError } from '../errors.js';
+import { withDeadline } from '../deadline.js';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
+import { serveProtocol } from './ws-adapter.js';
 import { DirectDelivery, type RenderArgs } from './ws-delivery.js';
 
 export interface WebSocketOptions {
@@ -39,6 +40,8 @@ type EnvelopedArgs = ExecutionArgs & {
 
 /** A slow consumer's close frame waits behind its unread data; it is cut off if it has not closed by then. */
 const SLOW_CONSUMER_GRACE_MS = 1_000;
+/** How long a closing socket may take to answer the close frame at shutdown. */
+const CLOSE_HANDSHAKE_MS = 1_000;
 
 export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, options: WebSocketOptions): WebSocketTransport {
   // noServer: upgrades are routed here by path, and errors of the HTTP server (such as EADDRINUSE)
@@ -65,22 +68,12 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
   };
   server.on('upgrade', onUpgrade);
 
-  // Registered before useServer's own listener, so a refused socket never reaches graphql-ws.
-  wss.on('connection', (ws: WebSocket) => {
-    if (wss.clients.size > options.maxConnections) {
-      log.warn('refused a WebSocket connection: MAX_CONNECTIONS reached', { maxConnections: options.maxConnections });
-      ws.close(RoomcastCloseCode.TryAgainLater, 'too many connections');
-      return;
-    }
-    connections.set(ws, connectionOf(ws, rawSockets.get(ws)!, options.maxBufferedBytes, log));
-  });
-
-  const disposable = useServer(
+  const protocol = serveProtocol(
+    wss,
     {
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       execute: (args) => (args as EnvelopedArgs).execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).subscribe(args) as never,
-      onConnect: (ctx) => connections.has(ctx.extra.socket),
       onSubscribe: async (ctx, id, params) => {
         // graphql-ws has already reserved this operation's id in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
@@ -125,9 +118,18 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
         return args;
       },
     },
-    wss,
     options.keepAliveMs,
+    log,
   );
+  wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {
+    if (wss.clients.size > options.maxConnections) {
+      log.warn('refused a WebSocket connection: MAX_CONNECTIONS reached', { maxConnections: options.maxConnections });
+      ws.close(RoomcastCloseCode.TryAgainLater, 'too many connections');
+      return;
+    }
+    connections.set(ws, connectionOf(ws, rawSockets.get(ws)!, options.maxBufferedBytes, log));
+    protocol.accept(ws, request);
+  });
   wss.on('error', (error) => log.error('websocket server error', { error }));
 
   return {
@@ -149,7 +151,13 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
     async close() {
       draining = true;
       server.off('upgrade', onUpgrade);
-      await disposable.dispose();
+      protocol.dispose();
+      const closed = new Promise<void>((resolve) => wss.close(() => resolve()));
+      // A peer that does not answer the close handshake is cut off rather than waited for (30 s in ws).
+      await withDeadline(closed, CLOSE_HANDSHAKE_MS, () => {
+        for (const ws of wss.clients) ws.terminate();
+      });
+      await closed;
     },
   };
 }

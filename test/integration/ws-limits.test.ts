@@ -88,6 +88,17 @@ describe('WebSocket limits', () => {
     await acknowledged(rawSocket(server));
   });
 
+  it('should cut off a peer that stops answering pings after KEEPALIVE_MS, and keep one that answers', async () => {
+    const server = await serverWith({ KEEPALIVE_MS: '100' });
+    const silent = new WebSocket(server.wsUrl, 'graphql-transport-ws', { autoPong: false });
+    sockets.push(silent);
+    const answering = rawSocket(server);
+    await acknowledged(silent);
+    await acknowledged(answering);
+    expect(await closeCode(silent)).toBe(1006);
+    expect(answering.readyState).toBe(WebSocket.OPEN);
+  });
+
   it('should close a socket that sends no connection_init within CONNECTION_INIT_TIMEOUT_MS with 4408', async () => {
     const server = await serverWith({ CONNECTION_INIT_TIMEOUT_MS: '200' });
     const ws = rawSocket(server);

@@ -1,0 +1,91 @@
+/**
+ * graphql-ws's protocol server (`makeServer`) on `ws` sockets: our own thin adapter in place of
+ * graphql-ws/use/ws, for three reasons. One heartbeat timer pings every socket, where use/ws keeps
+ * an interval and a timeout per socket; the upgrade request is not held for the connection's life,
+ * only its headers; and problems are logged through our logger at their real level (a client's
+ * broken frame is not a server error) instead of console.error.
+ */
+import type { IncomingMessage } from 'node:http';
+import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from '../log.js';
+
+/** What each graphql-ws context carries in `extra`. */
+export interface SocketExtra {
+  readonly socket: WebSocket;
+  /** The upgrade request's headers, for plugins that authenticate (the request itself is not kept). */
+  readonly request: { readonly headers: IncomingMessage['headers'] };
+}
+
+export interface ProtocolServer {
+  /** Starts the protocol on an accepted socket. */
+  accept(socket: WebSocket, request: IncomingMessage): void;
+  /** Closes every socket with 1001 and stops the heartbeat. */
+  dispose(): void;
+}
+
+/** graphql-ws throws this for a message type only the server may send; that is the client's fault. */
+const UNEXPECTED_TYPE = /^Unexpected message of type/;
+
+export function serveProtocol(
+  wss: WebSocketServer,
+  options: ServerOptions<Record<string, unknown>, SocketExtra>,
+  keepAliveMs: number,
+  log: Logger,
+): ProtocolServer {
+  const server = makeServer(options);
+  wss.options.handleProtocols = handleProtocols;
+  const alive = new WeakSet<WebSocket>();
+  // Each tick terminates the sockets that did not answer the previous ping, and pings the rest.
+  const heartbeat =
+    keepAliveMs > 0
+      ? setInterval(() => {
+          for (const socket of wss.clients) {
+            if (!alive.has(socket)) {
+              socket.terminate();
+              continue;
+            }
+            alive.delete(socket);
+            socket.ping();
+          }
+        }, keepAliveMs)
+      : undefined;
+  heartbeat?.unref();
+
+  return {
+    accept(socket, request) {
+      alive.add(socket);
+      socket.on('pong', () => alive.add(socket));
+      socket.on('error', (error) => log.debug('websocket error', { error }));
+      const closed = server.opened(
+        {
+          protocol: socket.protocol,
+          send: (data) =>
+            new Promise<void>((resolve, reject) => {
+              if (socket.readyState !== socket.OPEN) return resolve();
+              socket.send(data, (error) => (error ? reject(error) : resolve()));
+            }),
+          close: (code, reason) => socket.close(code, reason),
+          onMessage: (handle) =>
+            socket.on('message', (data) => {
+              handle(String(data)).catch((error: unknown) => {
+                const message = error instanceof Error ? error.message : String(error);
+                if (UNEXPECTED_TYPE.test(message)) {
+                  socket.close(CloseCode.BadRequest, message.slice(0, 120));
+                  return;
+                }
+                log.error('websocket message handling failed', { error });
+                socket.close(CloseCode.InternalServerError, 'Internal server error');
+              });
+            }),
+        },
+        { socket, request: { headers: request.headers } },
+      );
+      socket.once('close', (code, reason) => void closed(code, String(reason)));
+    },
+    dispose() {
+      clearInterval(heartbeat);
+      for (const socket of wss.clients) socket.close(1001, 'Going away');
+    },
+  };
+}

@@ -38,6 +38,13 @@ export interface Config {
   readonly drainMs: number;
   /** The whole shutdown must end within this time, or the process exits 1. `SHUTDOWN_TIMEOUT_MS`, default 10000. */
   readonly shutdownTimeoutMs: number;
+  /**
+   * Write room events straight to WebSocket subscribers, rendered once per event per group of
+   * identical operations (transports/ws-delivery.ts). Off: every subscriber's events go through
+   * graphql-ws and Yoga's execution one by one, so plugins' per-result hooks see each of them.
+   * `DIRECT_DELIVERY`, default on.
+   */
+  readonly directDelivery: boolean;
   /** `LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
   readonly logLevel: LogLevel;
   /** Name of this process in logs. `REPLICA_ID`, default `<hostname>:<port>`. */
@@ -62,6 +69,15 @@ export function loadConfig(env: Env = process.env): Config {
     return Number(raw);
   };
 
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name]?.trim().toLowerCase();
+    if (raw === undefined || raw === '') return fallback;
+    if (['1', 'true', 'on', 'yes'].includes(raw)) return true;
+    if (['0', 'false', 'off', 'no'].includes(raw)) return false;
+    problems.push(`${name} must be on or off (got ${JSON.stringify(env[name])})`);
+    return fallback;
+  };
+
   const port = int('PORT', 4000, 0, 65535);
   const config: Config = {
     port,
@@ -80,6 +96,7 @@ export function loadConfig(env: Env = process.env): Config {
     keepAliveMs: int('KEEPALIVE_MS', 12_000, 0),
     drainMs: int('DRAIN_MS', 5_000, 0),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 1),
+    directDelivery: bool('DIRECT_DELIVERY', true),
     logLevel: parseLogLevel(nonEmpty(env.LOG_LEVEL), problems),
     replicaId: nonEmpty(env.REPLICA_ID) ?? `${hostname()}:${port}`,
   };

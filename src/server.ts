@@ -44,6 +44,7 @@ export async function startServer(config: Config, log: Logger): Promise<Roomcast
     maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
     maxPayloadBytes: config.wsMaxPayloadBytes,
     maxBufferedBytes: config.maxBufferedBytes,
+    directDelivery: config.directDelivery,
   });
   await awaitBroker(broker, config.brokerTimeoutMs, log);
 

@@ -23,6 +23,8 @@ export interface WebSocketOptions {
   readonly maxSubscriptionsPerConnection: number;
   readonly maxPayloadBytes: number;
   readonly maxBufferedBytes: number;
+  /** Render room events once per group of identical operations and write them straight to sockets. */
+  readonly directDelivery: boolean;
 }
 
 export interface WebSocketTransport {
@@ -111,7 +113,7 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
           subscribe,
         };
         const connection = connections.get(ctx.extra.socket);
-        if (connection && getOperationAST(document, params.operationName)?.operation === 'subscription') {
+        if (options.directDelivery && connection && getOperationAST(document, params.operationName)?.operation === 'subscription') {
           // Room events go straight to the socket (ws-delivery.ts); graphql-ws keeps the protocol.
           args.subscribe = (subscribeArgs) => delivery.subscribe(subscribeArgs as RenderArgs, { ...connection, id });
         }

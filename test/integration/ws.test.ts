@@ -25,20 +25,22 @@ const connect = () => {
   return client;
 };
 
-beforeAll(async () => {
-  server = await startTestServer({ HISTORY_SIZE: '5' });
-});
 afterEach(async () => {
   for (const client of clients.splice(0)) await client.dispose();
-});
-afterAll(async () => {
-  await server.close();
 });
 
 const publish = (room: string, n: number) =>
   postGraphQL(server.url, PublishDocument, { room, event: 'tick', data: { n } }).then((r) => r.body.data!.publish);
 
-describe('WebSocket (graphql-transport-ws)', () => {
+// The same behaviour with events written straight to sockets, and through graphql-ws one by one.
+describe.each(['on', 'off'])('WebSocket (graphql-transport-ws), DIRECT_DELIVERY=%s', (directDelivery) => {
+  beforeAll(async () => {
+    server = await startTestServer({ HISTORY_SIZE: '5', DIRECT_DELIVERY: directDelivery });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
   it('should deliver published messages to a subscriber in order, each once', async () => {
     const room = uniqueRoom();
     const socket = connect();

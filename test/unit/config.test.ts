@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       keepAliveMs: 12_000,
       drainMs: 5_000,
       shutdownTimeoutMs: 10_000,
+      directDelivery: true,
       logLevel: 'info',
       replicaId: `${hostname()}:4000`,
     });

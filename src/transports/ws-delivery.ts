@@ -69,25 +69,51 @@ export class DirectDelivery {
       this.groups.set(key, group);
     }
     group.members++;
+    const joined = group;
     const parked = new Parked(() => {
       source.close();
-      if (--group.members === 0 && this.groups.get(key) === group) this.groups.delete(key);
+      if (--joined.members === 0 && this.groups.get(key) === joined) this.groups.delete(key);
     });
-    let tail: Promise<void> | undefined;
-    source.pipe((event) => {
-      const payload = group.render(event);
-      const send = (bytes: Buffer) => {
-        write(subscriber, frame(subscriber.id, bytes));
-        if (event instanceof RoomcastError) parked.end();
-      };
-      if (!tail && !(payload instanceof Promise)) send(payload);
-      else tail = (tail ?? Promise.resolve()).then(() => payload).then(send);
-    });
+    const member = new Member(subscriber, joined, parked);
+    source.pipe((event) => member.deliver(event));
     return parked;
   }
 
   get groupCount(): number {
     return this.groups.size;
+  }
+}
+
+/** One subscription's end of the hot path: render (shared), splice the id, write. */
+class Member {
+  private readonly prefix: Buffer;
+  /** Set while an asynchronous render is pending, so later events wait their turn. */
+  private tail: Promise<void> | undefined;
+
+  constructor(
+    private readonly subscriber: Subscriber,
+    private readonly group: RenderGroup,
+    private readonly parked: Parked,
+  ) {
+    this.prefix = Buffer.from(`{"id":${JSON.stringify(subscriber.id)},"type":"next","payload":`);
+  }
+
+  deliver(event: SubscriptionEvent): void {
+    const payload = this.group.render(event);
+    if (!this.tail && !(payload instanceof Promise)) {
+      this.send(payload, event);
+      return;
+    }
+    this.tail = (this.tail ?? Promise.resolve()).then(() => payload).then((bytes) => this.send(bytes, event));
+  }
+
+  private send(payload: Buffer, event: SubscriptionEvent): void {
+    const { ws, socket } = this.subscriber;
+    if (ws.readyState === ws.OPEN) {
+      const bytes = frame(this.prefix, payload);
+      if (!this.subscriber.overBudget(ws.bufferedAmount + bytes.length)) socket.write(bytes);
+    }
+    if (event instanceof RoomcastError) this.parked.end();
   }
 }
 
@@ -109,22 +135,11 @@ function documentText(args: RenderArgs): string {
   return text;
 }
 
-function write(subscriber: Subscriber, bytes: Buffer): void {
-  const { ws, socket } = subscriber;
-  if (ws.readyState !== ws.OPEN) return;
-  if (subscriber.overBudget(ws.bufferedAmount + bytes.length)) return;
-  socket.write(bytes);
-}
+const SUFFIX = 0x7d; // "}"
 
-const NEXT_PREFIX = Buffer.from('{"id":');
-const NEXT_MIDDLE = Buffer.from(',"type":"next","payload":');
-const NEXT_SUFFIX = Buffer.from('}');
-
-/** One unmasked, final text frame holding `{"id":<id>,"type":"next","payload":<payload>}`. */
-export function frame(id: string, payload: Buffer): Buffer {
-  const idJson = JSON.stringify(id);
-  const idBytes = Buffer.byteLength(idJson);
-  const length = NEXT_PREFIX.length + idBytes + NEXT_MIDDLE.length + payload.length + NEXT_SUFFIX.length;
+/** One unmasked, final text frame: `prefix` (`{"id":…,"type":"next","payload":`), `payload`, `}`. */
+export function frame(prefix: Buffer, payload: Buffer): Buffer {
+  const length = prefix.length + payload.length + 1;
   const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
   const out = Buffer.allocUnsafe(header + length);
   out[0] = 0x81; // FIN, text
@@ -137,12 +152,9 @@ export function frame(id: string, payload: Buffer): Buffer {
     out[1] = 127;
     out.writeBigUInt64BE(BigInt(length), 2);
   }
-  let at = header;
-  at += NEXT_PREFIX.copy(out, at);
-  at += out.write(idJson, at);
-  at += NEXT_MIDDLE.copy(out, at);
-  at += payload.copy(out, at);
-  NEXT_SUFFIX.copy(out, at);
+  prefix.copy(out, header);
+  payload.copy(out, header + prefix.length);
+  out[header + length - 1] = SUFFIX;
   return out;
 }
 

@@ -69,6 +69,7 @@ export class DirectDelivery {
       this.groups.set(key, group);
     }
     group.members++;
+    if (group.args !== args) releaseContext(args);
     const joined = group;
     const parked = new Parked(() => {
       source.close();
@@ -115,6 +116,17 @@ class Member {
     }
     if (event instanceof RoomcastError) this.parked.end();
   }
+}
+
+/**
+ * graphql-ws holds each operation's execution arguments until it ends, but a member's own context
+ * and variables are not needed once its source stream exists (its group renders with the first
+ * member's): let them go, which keeps an idle subscription smaller.
+ */
+function releaseContext(args: RenderArgs): void {
+  const mutable = args as { contextValue?: unknown; variableValues?: unknown };
+  mutable.contextValue = undefined;
+  mutable.variableValues = undefined;
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

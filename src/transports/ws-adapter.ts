@@ -24,6 +24,8 @@ export interface ProtocolServer {
   dispose(): void;
 }
 
+const HEARTBEAT_SLOTS = 16;
+
 /** graphql-ws throws this for a message type only the server may send; that is the client's fault. */
 const UNEXPECTED_TYPE = /^Unexpected message of type/;
 
@@ -36,11 +38,15 @@ export function serveProtocol(
   const server = makeServer(options);
   wss.options.handleProtocols = handleProtocols;
   const alive = new WeakSet<WebSocket>();
-  // Each tick terminates the sockets that did not answer the previous ping, and pings the rest.
+  // Sockets are dealt into slots, and each tick of the heartbeat visits one slot: every socket is
+  // pinged once per keepAliveMs, and 10,000 sockets never cost one long pause of the event loop.
+  const slots = Array.from({ length: HEARTBEAT_SLOTS }, () => new Set<WebSocket>());
+  let dealt = 0;
+  let tick = 0;
   const heartbeat =
     keepAliveMs > 0
       ? setInterval(() => {
-          for (const socket of wss.clients) {
+          for (const socket of slots[tick++ % HEARTBEAT_SLOTS]!) {
             if (!alive.has(socket)) {
               socket.terminate();
               continue;
@@ -48,13 +54,15 @@ export function serveProtocol(
             alive.delete(socket);
             socket.ping();
           }
-        }, keepAliveMs)
+        }, keepAliveMs / HEARTBEAT_SLOTS)
       : undefined;
   heartbeat?.unref();
 
   return {
     accept(socket, request) {
       alive.add(socket);
+      const slot = slots[dealt++ % HEARTBEAT_SLOTS]!;
+      slot.add(socket);
       socket.on('pong', () => alive.add(socket));
       socket.on('error', (error) => log.debug('websocket error', { error }));
       const closed = server.opened(
@@ -81,7 +89,10 @@ export function serveProtocol(
         },
         { socket, request: { headers: request.headers } },
       );
-      socket.once('close', (code, reason) => void closed(code, String(reason)));
+      socket.once('close', (code, reason) => {
+        slot.delete(socket);
+        void closed(code, String(reason));
+      });
     },
     dispose() {
       clearInterval(heartbeat);

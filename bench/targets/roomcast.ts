@@ -1,0 +1,66 @@
+/**
+ * Roomcast as users run it (`node --import tsx src/main.ts`, through the test suite's startReplica):
+ * one replica with the in-memory broker, or two replicas on one redis-server. Only limits that would
+ * refuse the benchmark's own load are raised (MAX_CONNECTIONS for 10,000 subscribers on one replica);
+ * everything on the delivery path keeps its defaults, slow-consumer budget included.
+ */
+import { startReplica, type Replica } from '../../test/helpers/replica.js';
+import { onCleanup, track } from '../processes.js';
+import { startRedis, type BenchRedis } from './redis.js';
+import type { RunningTarget, Target } from './target.js';
+
+const ENV = {
+  MAX_CONNECTIONS: '1000000',
+  // The benchmark kills replicas when it is done with them; no drain window to wait for.
+  DRAIN_MS: '0',
+  // startReplica waits for the info-level "roomcast listening" line.
+  LOG_LEVEL: 'info',
+};
+
+async function running(replicas: Replica[], redis: BenchRedis | undefined): Promise<RunningTarget> {
+  for (const replica of replicas) track(replica.process);
+  const stopAll = async () => {
+    await Promise.all(replicas.map((replica) => replica.stop('SIGKILL')));
+    await redis?.stop();
+  };
+  const unregister = onCleanup(stopAll);
+  return {
+    serverPids: replicas.map((replica) => replica.process.pid!),
+    redisPid: redis?.pid,
+    subscribeUrls: replicas.map((replica) => replica.wsUrl),
+    publishUrls: replicas.map((replica) => replica.url),
+    warnings: () => replicas.flatMap((replica) => replica.output.filter((line) => /"level":"(warn|error)"/.test(line))),
+    async stop() {
+      unregister();
+      await stopAll();
+    },
+  };
+}
+
+export const roomcastMemory: Target = {
+  name: 'roomcast-memory',
+  description: 'Roomcast, 1 replica, in-memory broker',
+  clientProtocol: 'graphql-ws',
+  publishProtocol: 'graphql',
+  async start() {
+    // REDIS_URL emptied: a REDIS_URL in the caller's environment must not turn this into a Redis target.
+    return running([await startReplica({ ...ENV, REDIS_URL: '' })], undefined);
+  },
+};
+
+export const roomcastRedis: Target = {
+  name: 'roomcast-redis',
+  description: 'Roomcast, 2 replicas + redis-server',
+  clientProtocol: 'graphql-ws',
+  publishProtocol: 'graphql',
+  async start() {
+    const redis = await startRedis();
+    try {
+      const env = { ...ENV, REDIS_URL: redis.url };
+      return running(await Promise.all([startReplica(env), startReplica(env)]), redis);
+    } catch (error) {
+      await redis.stop();
+      throw error;
+    }
+  },
+};

@@ -48,19 +48,30 @@ export const roomcastMemory: Target = {
   },
 };
 
-export const roomcastRedis: Target = {
-  name: 'roomcast-redis',
-  description: 'Roomcast, 2 replicas + redis-server',
-  clientProtocol: 'graphql-ws',
-  publishProtocol: 'graphql',
-  async start() {
-    const redis = await startRedis();
-    try {
-      const env = { ...ENV, REDIS_URL: redis.url };
-      return running(await Promise.all([startReplica(env), startReplica(env)]), redis);
-    } catch (error) {
-      await redis.stop();
-      throw error;
-    }
-  },
-};
+function redisTarget(name: Target['name'], description: string, extraEnv: Record<string, string>): Target {
+  return {
+    name,
+    description,
+    clientProtocol: 'graphql-ws',
+    publishProtocol: 'graphql',
+    async start() {
+      const redis = await startRedis();
+      try {
+        const env = { ...ENV, ...extraEnv, REDIS_URL: redis.url };
+        return running(await Promise.all([startReplica(env), startReplica(env)]), redis);
+      } catch (error) {
+        await redis.stop();
+        throw error;
+      }
+    },
+  };
+}
+
+export const roomcastRedis = redisTarget('roomcast-redis', 'Roomcast, 2 replicas + redis-server', {});
+
+/** The same server with DIRECT_DELIVERY=off: every subscriber's events go through graphql-ws and Yoga one by one. */
+export const roomcastRedisPerSubscriber = redisTarget(
+  'roomcast-redis-per-subscriber',
+  'Roomcast, DIRECT_DELIVERY=off, 2 replicas + redis-server',
+  { DIRECT_DELIVERY: 'off' },
+);

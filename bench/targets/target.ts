@@ -6,7 +6,7 @@
 import type { ClientProtocol } from '../load/connections/connection.js';
 import type { PublishProtocol } from '../load/publisher-api.js';
 
-export const TARGET_NAMES = ['roomcast-memory', 'roomcast-redis', 'floor', 'textbook', 'socketio'] as const;
+export const TARGET_NAMES = ['roomcast-memory', 'roomcast-redis', 'roomcast-redis-per-subscriber', 'floor', 'textbook', 'socketio'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 /** Baselines: what Roomcast's figures are divided by. */

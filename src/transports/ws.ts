@@ -1,8 +1,10 @@
 /**
  * The WebSocket side: graphql-ws (`graphql-transport-ws` subprotocol) on a `ws` server sharing the
- * HTTP server's port and path. Every operation runs through Yoga's envelop, so the schema, context,
- * error masking and every plugin are the same as over HTTP and SSE. Limits and the slow-consumer
- * policy are enforced per connection here; shutdown drains connections gradually.
+ * HTTP server's port and path. Every operation is parsed, validated and given its context through
+ * Yoga's envelop, so the schema, limits, error masking and plugins are the same as over HTTP and SSE;
+ * the events of room subscriptions are then rendered and written by ws-delivery.ts (unless
+ * DIRECT_DELIVERY is off). Limits and the slow-consumer policy are enforced per connection here;
+ * shutdown drains connections gradually.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';

@@ -30,6 +30,8 @@ export interface Config {
   readonly maxSubscriptionsPerConnection: number;
   /** Largest WebSocket message a client may send. `WS_MAX_PAYLOAD_BYTES`, default 1 MiB. */
   readonly wsMaxPayloadBytes: number;
+  /** Largest HTTP request body; larger ones get 413. `HTTP_MAX_BODY_BYTES`, default 1 MiB. */
+  readonly httpMaxBodyBytes: number;
   /** A WebSocket that sends no `connection_init` within this time is closed with 4408. `CONNECTION_INIT_TIMEOUT_MS`, default 3000. */
   readonly connectionInitTimeoutMs: number;
   /** Interval of WebSocket pings that detect dead peers. `KEEPALIVE_MS`, default 12000. */
@@ -92,6 +94,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxConnections: int('MAX_CONNECTIONS', 10_000, 1),
     maxSubscriptionsPerConnection: int('MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1),
     wsMaxPayloadBytes: int('WS_MAX_PAYLOAD_BYTES', 1_048_576, 1024),
+    httpMaxBodyBytes: int('HTTP_MAX_BODY_BYTES', 1_048_576, 1024),
     connectionInitTimeoutMs: int('CONNECTION_INIT_TIMEOUT_MS', 3_000, 1),
     keepAliveMs: int('KEEPALIVE_MS', 12_000, 0),
     drainMs: int('DRAIN_MS', 5_000, 0),

@@ -8,6 +8,7 @@ import { brokerFromConfig, type Broker } from './broker/index.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createHttpHandler, GRAPHQL_PATH } from './transports/http.js';
+import { nodeRequestListener } from './transports/node-http.js';
 import { attachWebSocket } from './transports/ws.js';
 
 export interface RoomcastServer {
@@ -30,12 +31,14 @@ export async function startServer(config: Config, log: Logger): Promise<Roomcast
     broker,
     ready: async () => !draining && (await broker.ready()),
     maxPayloadBytes: config.maxPayloadBytes,
+    maxBodyBytes: config.httpMaxBodyBytes,
     log,
   });
   const requests = new RequestTracker();
+  const handle = nodeRequestListener(yoga, config.httpMaxBodyBytes);
   const httpServer = createServer((req, res) => {
     requests.track(req, res);
-    void yoga(req, res);
+    handle(req, res);
   });
   const ws = attachWebSocket(httpServer, yoga, log, {
     keepAliveMs: config.keepAliveMs,

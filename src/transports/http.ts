@@ -11,6 +11,7 @@ import type { GraphQLContext } from '../graphql/context.js';
 import { resumeCursorOf, useCursorExtension, type ResumeSource } from '../graphql/resume.js';
 import { createRoomcastSchema } from '../graphql/schema.js';
 import type { Logger } from '../log.js';
+import { useBufferedBody } from './node-http.js';
 import { useResumableSse } from './sse.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -20,6 +21,8 @@ export interface HttpOptions {
   /** Answers `/readyz`: false while the server drains or the broker cannot store publishes. */
   readonly ready: () => Promise<boolean>;
   readonly maxPayloadBytes: number;
+  /** Largest request body: Yoga answers 413 past it. */
+  readonly maxBodyBytes: number;
   readonly log: Logger;
 }
 
@@ -38,12 +41,13 @@ mutation Say {
 `;
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Yoga's server-context slot: none here
-export function createHttpHandler({ broker, ready, maxPayloadBytes, log }: HttpOptions) {
+export function createHttpHandler({ broker, ready, maxPayloadBytes, maxBodyBytes, log }: HttpOptions) {
   return createYoga<{}, GraphQLContext>({
     schema: createRoomcastSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
     context: (initial) => ({ broker, maxPayloadBytes, resumeAfter: resumeCursorOf(initial as ResumeSource) }),
     logging: yogaLogger(log),
+    maxRequestBodySize: maxBodyBytes,
     landingPage: false,
     healthCheckEndpoint: '/healthz',
     renderGraphiQL,
@@ -52,6 +56,7 @@ export function createHttpHandler({ broker, ready, maxPayloadBytes, log }: HttpO
       useReadinessCheck({ endpoint: '/readyz', check: ready }),
       useCursorExtension(),
       useResumableSse(),
+      useBufferedBody(),
       ...useOperationLimits(),
     ],
   });

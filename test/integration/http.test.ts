@@ -13,7 +13,7 @@ let counter = 0;
 const uniqueRoom = () => `http-${counter++}`;
 
 beforeAll(async () => {
-  server = await startTestServer({ MAX_PAYLOAD_BYTES: '1000' });
+  server = await startTestServer({ MAX_PAYLOAD_BYTES: '1000', HTTP_MAX_BODY_BYTES: '4096' });
 });
 afterAll(async () => {
   await server.close();
@@ -87,6 +87,38 @@ describe('HTTP', () => {
     expect(html).not.toMatch(/<script[^>]+src=["']?https?:/i);
     expect(html).not.toMatch(/<link[^>]+href=["']?https?:/i);
     expect(html).toContain('"subscriptionsProtocol":"WS"');
+  });
+
+  // A body with a Content-Length is read whole and handed to Yoga (transports/node-http.ts); a
+  // chunked one streams through Yoga's Node adapter. Clients must not be able to tell them apart.
+  const post = (text: string, chunked: boolean, headers: Record<string, string> = {}) =>
+    fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      ...(chunked ? { body: new Blob([text]).stream(), duplex: 'half' } : { body: text }),
+    } as RequestInit);
+
+  it.each([
+    ['a publish', JSON.stringify({ query: 'mutation { publish(room: "same", event: "e", data: 1) { room event data } }' }), {}, 200],
+    ['invalid JSON', '{"query":', {}, 400],
+    ['a body that is not an object', '[1]', {}, 400],
+    ['an unknown field, from a browser origin', '{"query":"{ nope }"}', { origin: 'http://app.test' }, 200],
+    ['an unknown field, for application/graphql-response+json', '{"query":"{ nope }"}', { accept: 'application/graphql-response+json' }, 400],
+  ])('should answer %s the same with a Content-Length as chunked', async (_what, text, headers, status) => {
+    const [whole, chunked] = await Promise.all([post(text, false, headers), post(text, true, headers)]);
+    expect([whole.status, chunked.status]).toEqual([status, status]);
+    expect(await whole.json()).toEqual(await chunked.json());
+    for (const name of ['content-type', 'access-control-allow-origin', 'access-control-allow-credentials', 'vary']) {
+      expect(whole.headers.get(name), name).toBe(chunked.headers.get(name));
+    }
+  });
+
+  it.each([false, true])('should refuse a body over HTTP_MAX_BODY_BYTES with 413 (chunked: %s), then keep serving', async (chunked) => {
+    const response = await post(JSON.stringify({ query: '{ __typename }', padding: 'x'.repeat(5000) }), chunked);
+    expect(response.status).toBe(413);
+    const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
+    expect(body.errors[0]!.extensions.code).toBe('REQUEST_ENTITY_TOO_LARGE');
+    expect((await publish(uniqueRoom(), 1)).seq).toBe(1);
   });
 
   it('should answer /healthz and /readyz', async () => {

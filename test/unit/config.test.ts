@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       maxConnections: 10_000,
       maxSubscriptionsPerConnection: 100,
       wsMaxPayloadBytes: 1_048_576,
+      httpMaxBodyBytes: 1_048_576,
       connectionInitTimeoutMs: 3_000,
       keepAliveMs: 12_000,
       drainMs: 5_000,

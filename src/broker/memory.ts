@@ -3,7 +3,7 @@
  * memory, with the same promises as Redis (atomic append and publish, bounded history, expiry after
  * the last publish). A restart of the process is a reset of every room: old cursors get a HistoryGap.
  */
-import { randomBytes } from 'node:crypto';
+import { newEpoch } from './epoch.js';
 import type { Message } from '../rooms/message.js';
 import type { Backend, ReadQuery, RoomSnapshot } from './backend.js';
 
@@ -20,10 +20,6 @@ interface RoomState {
   /** The newest `historySize` messages; `history[0]` has seq `seq - history.length + 1`. */
   readonly history: Message[];
   expiresAt: number;
-}
-
-export function newEpoch(): string {
-  return randomBytes(6).toString('base64url');
 }
 
 export function createMemoryBackend(options: MemoryBackendOptions): Backend {

@@ -12,7 +12,7 @@ import { withDeadline } from '../deadline.js';
 import type { Logger } from '../log.js';
 import { decodeMessage, type Message } from '../rooms/message.js';
 import type { Backend, ReadQuery, RoomSnapshot } from './backend.js';
-import { newEpoch } from './memory.js';
+import { newEpoch } from './epoch.js';
 import { redisKeys } from './redis-keys.js';
 
 export interface RedisBackendOptions {

@@ -1,17 +1,21 @@
 /**
- * Node's HTTP requests into Yoga. A POST with a JSON body of known length (Content-Length, within
- * the body limit) whose answer is one JSON document (every query and mutation, publishes included)
- * is read whole and handed to Yoga's request handler as a fetch Request; Yoga's Response is written
- * back in one piece. Everything else (GET, GraphiQL, health checks, event streams, chunked bodies)
- * goes through Yoga's Node adapter unchanged.
+ * Node's HTTP requests into Yoga, three ways, all through Yoga's own handlers and plugins:
  *
- * Why: the adapter streams every request and response body through web streams, and Yoga pipes a
- * streamed body through a size-limiting stream with an abort signal; for a publish that cost more
- * server CPU than the rest of Yoga's work (bench/README.md). Both ways run the same handler with the
- * same plugins, so routing, CORS, limits, error masking and status codes are Yoga's.
+ * - A POST with a JSON body of known length (Content-Length within HTTP_MAX_BODY_BYTES) is read whole.
+ *   - From a server-side client (no Origin), with a plain Accept and well-formed parameters, and not
+ *     a subscription (a publish from a backend, typically): Yoga's getResultForParams runs it (params
+ *     hooks, envelop plugins, execution, result hooks) and Yoga's JSON result processor answers.
+ *   - Otherwise it goes to Yoga's fetch handler as a Request (routing, CORS, request checks included).
+ * - Everything else (GET, GraphiQL, health checks, event streams, chunked bodies) goes through Yoga's
+ *   Node adapter unchanged.
+ *
+ * Why: for a publish, the adapter's streaming of bodies through web streams and abort signals, and
+ * the request parsing and routing a plain server-side POST does not need, cost more server CPU than
+ * the rest of the publish (bench/README.md). test/integration/http.test.ts holds the ways to the same
+ * answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Plugin } from 'graphql-yoga';
+import { processRegularResult, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { HttpHandler } from './http.js';
 
 /** Bodies read by the listener, for the requests it handed to Yoga without one. */
@@ -40,7 +44,11 @@ export function nodeRequestListener(yoga: HttpHandler, maxBodyBytes: number): (r
     }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.once('end', () => void respond(yoga, req, res, Buffer.concat(chunks).toString()));
+    req.once('end', () => {
+      const body = Buffer.concat(chunks).toString();
+      const direct = directRequest(req, body, yoga.graphqlEndpoint);
+      void (direct ? respondWithResult(yoga, req, res, direct) : respondThroughYoga(yoga, req, res, body));
+    });
   };
 }
 
@@ -57,7 +65,64 @@ function isBufferable(req: IncomingMessage, maxBodyBytes: number): boolean {
   );
 }
 
-async function respond(yoga: HttpHandler, req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
+interface DirectRequest {
+  readonly params: GraphQLParams;
+  /** The media type Yoga would answer with, from the Accept header. */
+  readonly mediaType: 'application/json' | 'application/graphql-response+json';
+}
+
+/**
+ * A request from a server-side client (no Origin, so no CORS) to the GraphQL endpoint, with a plain
+ * Accept and well-formed parameters, that is not a subscription: one of Yoga's JSON answers is all it
+ * can get, and Yoga's own request checks would all pass. Anything else is left to Yoga whole.
+ */
+function directRequest(req: IncomingMessage, body: string, endpoint: string): DirectRequest | undefined {
+  const { accept, origin } = req.headers;
+  if (origin !== undefined || req.url !== endpoint) return undefined;
+  const mediaType = accept === 'application/graphql-response+json' ? accept : accept === undefined || accept === '*/*' || accept === 'application/json' ? 'application/json' : undefined;
+  if (!mediaType) return undefined;
+  let params: unknown;
+  try {
+    params = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  return isPlainParams(params) && !/\bsubscription\b/.test(params.query) ? { params, mediaType } : undefined;
+}
+
+function isPlainParams(value: unknown): value is GraphQLParams & { query: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const params = value as Record<string, unknown>;
+  const isObject = (v: unknown) => v == null || (typeof v === 'object' && !Array.isArray(v));
+  return (
+    typeof params.query === 'string' &&
+    isObject(params.variables) &&
+    isObject(params.extensions) &&
+    (params.operationName == null || typeof params.operationName === 'string') &&
+    Object.keys(params).every((key) => PARAMS.has(key))
+  );
+}
+
+const PARAMS = new Set(['query', 'variables', 'operationName', 'extensions']);
+
+/**
+ * Runs the operation with Yoga's getResultForParams (its params hooks, envelop plugins, execution and
+ * result hooks) and answers with Yoga's own JSON result processor, skipping the request parsing,
+ * routing and response plumbing that this kind of request does not need.
+ */
+async function respondWithResult(yoga: HttpHandler, req: IncomingMessage, res: ServerResponse, direct: DirectRequest): Promise<void> {
+  try {
+    const request = new yoga.fetchAPI.Request(`http://localhost${yoga.graphqlEndpoint}`, { method: 'POST', headers: headerPairs(req.rawHeaders) });
+    const serverContext = { req, res, waitUntil: ignoreRejection };
+    const result = await yoga.getResultForParams({ params: direct.params, request }, serverContext);
+    if (result === undefined) throw new Error('Yoga produced no result');
+    await send(res, processRegularResult(result, yoga.fetchAPI, direct.mediaType));
+  } catch {
+    fail(res);
+  }
+}
+
+async function respondThroughYoga(yoga: HttpHandler, req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
   let request: Request;
   try {
     request = new yoga.fetchAPI.Request(new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`), {
@@ -72,21 +137,32 @@ async function respond(yoga: HttpHandler, req: IncomingMessage, res: ServerRespo
   try {
     // The server context Yoga's Node adapter passes, too.
     const serverContext = { req, res } as Parameters<HttpHandler['handleRequest']>[1];
-    const response = await yoga.handleRequest(request, serverContext);
-    const payload = Buffer.from(await response.arrayBuffer());
-    const headers: string[] = [];
-    response.headers.forEach((value, name) => {
-      if (name !== 'content-length') headers.push(name, value);
-    });
-    headers.push('content-length', String(payload.length));
-    if (response.statusText) res.writeHead(response.status, response.statusText, headers);
-    else res.writeHead(response.status, headers);
-    res.end(payload);
+    await send(res, await yoga.handleRequest(request, serverContext));
   } catch {
-    // Yoga turns errors into responses itself: this one could not be built or written.
-    if (res.headersSent) res.destroy();
-    else res.writeHead(500).end();
+    fail(res);
   }
+}
+
+async function send(res: ServerResponse, response: Response): Promise<void> {
+  const payload = Buffer.from(await response.arrayBuffer());
+  const headers: string[] = [];
+  response.headers.forEach((value, name) => {
+    if (name !== 'content-length') headers.push(name, value);
+  });
+  headers.push('content-length', String(payload.length));
+  if (response.statusText) res.writeHead(response.status, response.statusText, headers);
+  else res.writeHead(response.status, headers);
+  res.end(payload);
+}
+
+/** Yoga turns errors into responses itself: this one could not be built or written. */
+function fail(res: ServerResponse): void {
+  if (res.headersSent) res.destroy();
+  else res.writeHead(500).end();
+}
+
+function ignoreRejection(promise: Promise<unknown> | void): void {
+  promise?.catch(() => {});
 }
 
 function headerPairs(raw: string[]): [string, string][] {

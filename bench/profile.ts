@@ -1,5 +1,5 @@
 /**
- * How much the benchmark does: the full profile (the figures of issue 4, about 20-30 minutes on a
+ * How much the benchmark does: the full profile (the figures of issue 4, about 25 minutes with six targets on a
  * 2-core machine) or the quick one (a smoke run of 2-3 minutes, for development). Every duration and
  * size lives here, so both modes run the very same code.
  */

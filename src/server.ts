@@ -35,7 +35,7 @@ export async function startServer(config: Config, log: Logger): Promise<Roomcast
     log,
   });
   const requests = new RequestTracker();
-  const handle = nodeRequestListener(yoga, config.httpMaxBodyBytes);
+  const handle = nodeRequestListener(yoga, { maxBodyBytes: config.httpMaxBodyBytes, log });
   const httpServer = createServer((req, res) => {
     requests.track(req, res);
     handle(req, res);

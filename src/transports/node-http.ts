@@ -16,6 +16,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { processRegularResult, type GraphQLParams, type Plugin } from 'graphql-yoga';
+import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
 
 /** Bodies read by the listener, for the requests it handed to Yoga without one. */
@@ -36,7 +37,16 @@ export function useBufferedBody(): Plugin {
   };
 }
 
-export function nodeRequestListener(yoga: HttpHandler, maxBodyBytes: number): (req: IncomingMessage, res: ServerResponse) => void {
+export interface NodeRequestOptions {
+  /** Bodies up to this size (by Content-Length) are read whole; Yoga refuses larger ones with 413. */
+  readonly maxBodyBytes: number;
+  readonly log: Logger;
+}
+
+export function nodeRequestListener(yoga: HttpHandler, { maxBodyBytes, log }: NodeRequestOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  // Plugins may hand Yoga background work; its failures are logged, never left unhandled.
+  const waitUntil = (work: Promise<unknown> | void) =>
+    void Promise.resolve(work).catch((error: unknown) => log.warn('background work of a request failed', { error }));
   return (req, res) => {
     if (!isBufferable(req, maxBodyBytes)) {
       void yoga(req, res);
@@ -45,11 +55,32 @@ export function nodeRequestListener(yoga: HttpHandler, maxBodyBytes: number): (r
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('end', () => {
+      const request = fetchRequestOf(yoga, req);
+      if (!request) {
+        res.writeHead(400).end();
+        return;
+      }
       const body = Buffer.concat(chunks).toString();
       const direct = directRequest(req, body, yoga.graphqlEndpoint);
-      void (direct ? respondWithResult(yoga, req, res, direct) : respondThroughYoga(yoga, req, res, body));
+      const serverContext = { req, res, waitUntil };
+      const answered = direct ? respondWithResult(yoga, request, serverContext, direct) : respondThroughYoga(yoga, request, serverContext, body);
+      answered.catch((error: unknown) => {
+        log.error('could not answer an HTTP request', { error });
+        if (res.headersSent) res.destroy();
+        else res.writeHead(500).end();
+      });
     });
   };
+}
+
+/** The request as Yoga sees it, without its body; undefined when its URL cannot be made sense of (bad Host). */
+function fetchRequestOf(yoga: HttpHandler, req: IncomingMessage): Request | undefined {
+  try {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    return new yoga.fetchAPI.Request(url, { method: 'POST', headers: headerPairs(req.rawHeaders) });
+  } catch {
+    return undefined;
+  }
 }
 
 function isBufferable(req: IncomingMessage, maxBodyBytes: number): boolean {
@@ -65,6 +96,13 @@ function isBufferable(req: IncomingMessage, maxBodyBytes: number): boolean {
   );
 }
 
+/** What Yoga's Node adapter gives Yoga's handlers besides the request. */
+interface ServerContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly waitUntil: (work: Promise<unknown> | void) => void;
+}
+
 interface DirectRequest {
   readonly params: GraphQLParams;
   /** The media type Yoga would answer with, from the Accept header. */
@@ -77,10 +115,8 @@ interface DirectRequest {
  * can get, and Yoga's own request checks would all pass. Anything else is left to Yoga whole.
  */
 function directRequest(req: IncomingMessage, body: string, endpoint: string): DirectRequest | undefined {
-  const { accept, origin } = req.headers;
-  if (origin !== undefined || req.url !== endpoint) return undefined;
-  const mediaType = accept === 'application/graphql-response+json' ? accept : accept === undefined || accept === '*/*' || accept === 'application/json' ? 'application/json' : undefined;
-  if (!mediaType) return undefined;
+  const mediaType = mediaTypeFor(req.headers.accept);
+  if (req.headers.origin !== undefined || req.url !== endpoint || !mediaType) return undefined;
   let params: unknown;
   try {
     params = JSON.parse(body);
@@ -88,6 +124,13 @@ function directRequest(req: IncomingMessage, body: string, endpoint: string): Di
     return undefined;
   }
   return isPlainParams(params) && !/\bsubscription\b/.test(params.query) ? { params, mediaType } : undefined;
+}
+
+/** What Yoga's result processors answer a plain Accept with; undefined for anything else. */
+function mediaTypeFor(accept: string | undefined): DirectRequest['mediaType'] | undefined {
+  if (accept === 'application/graphql-response+json') return accept;
+  if (accept === undefined || accept === '*/*' || accept === 'application/json') return 'application/json';
+  return undefined;
 }
 
 function isPlainParams(value: unknown): value is GraphQLParams & { query: string } {
@@ -110,37 +153,16 @@ const PARAMS = new Set(['query', 'variables', 'operationName', 'extensions']);
  * result hooks) and answers with Yoga's own JSON result processor, skipping the request parsing,
  * routing and response plumbing that this kind of request does not need.
  */
-async function respondWithResult(yoga: HttpHandler, req: IncomingMessage, res: ServerResponse, direct: DirectRequest): Promise<void> {
-  try {
-    const request = new yoga.fetchAPI.Request(`http://localhost${yoga.graphqlEndpoint}`, { method: 'POST', headers: headerPairs(req.rawHeaders) });
-    const serverContext = { req, res, waitUntil: ignoreRejection };
-    const result = await yoga.getResultForParams({ params: direct.params, request }, serverContext);
-    if (result === undefined) throw new Error('Yoga produced no result');
-    await send(res, processRegularResult(result, yoga.fetchAPI, direct.mediaType));
-  } catch {
-    fail(res);
-  }
+async function respondWithResult(yoga: HttpHandler, request: Request, serverContext: ServerContext, direct: DirectRequest): Promise<void> {
+  const result = await yoga.getResultForParams({ params: direct.params, request }, serverContext);
+  if (result === undefined) throw new Error('Yoga produced no result');
+  await send(serverContext.res, processRegularResult(result, yoga.fetchAPI, direct.mediaType));
 }
 
-async function respondThroughYoga(yoga: HttpHandler, req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
-  let request: Request;
-  try {
-    request = new yoga.fetchAPI.Request(new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`), {
-      method: 'POST',
-      headers: headerPairs(req.rawHeaders),
-    });
-  } catch {
-    res.writeHead(400).end();
-    return;
-  }
+/** Yoga's fetch handler, with the body already read (useBufferedBody hands it to Yoga's parser). */
+async function respondThroughYoga(yoga: HttpHandler, request: Request, serverContext: ServerContext, body: string): Promise<void> {
   bodies.set(request, body);
-  try {
-    // The server context Yoga's Node adapter passes, too.
-    const serverContext = { req, res } as Parameters<HttpHandler['handleRequest']>[1];
-    await send(res, await yoga.handleRequest(request, serverContext));
-  } catch {
-    fail(res);
-  }
+  await send(serverContext.res, await yoga.handleRequest(request, serverContext as Parameters<HttpHandler['handleRequest']>[1]));
 }
 
 async function send(res: ServerResponse, response: Response): Promise<void> {
@@ -153,16 +175,6 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
   if (response.statusText) res.writeHead(response.status, response.statusText, headers);
   else res.writeHead(response.status, headers);
   res.end(payload);
-}
-
-/** Yoga turns errors into responses itself: this one could not be built or written. */
-function fail(res: ServerResponse): void {
-  if (res.headersSent) res.destroy();
-  else res.writeHead(500).end();
-}
-
-function ignoreRejection(promise: Promise<unknown> | void): void {
-  promise?.catch(() => {});
 }
 
 function headerPairs(raw: string[]): [string, string][] {

@@ -17,7 +17,7 @@ import { ErrorCode, RoomcastError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Cursor } from '../rooms/cursor.js';
 import type { Message } from '../rooms/message.js';
-import type { Backend } from './backend.js';
+import type { Backend, RoomSnapshot } from './backend.js';
 import { createByteBudget, type DeliveryBudget } from './budget.js';
 import { Fanout } from './fanout.js';
 import { asUnavailable, RoomSubscription } from './subscription.js';
@@ -47,9 +47,28 @@ export interface BrokerOptions {
 export function createBroker(backend: Backend, log: Logger, options: BrokerOptions = {}): Broker {
   const fanout = new Fanout(backend, log);
   backend.onMessage = (message) => fanout.deliver(message);
+  // Reads issued during one recheck sweep, shared by subscriptions at the same position of the same
+  // room: after a reconnect, one read per room and position instead of one per subscriber. Only
+  // within the sweep, so every shared read starts after delivery resumed.
+  let sweep: Map<string, Promise<RoomSnapshot>> | undefined;
+  const readHistory = (room: string, afterSeq: number, limit: number): Promise<RoomSnapshot> => {
+    if (!sweep) return backend.read(room, { afterSeq, limit });
+    const key = `${afterSeq}:${limit}:${room}`;
+    let reading = sweep.get(key);
+    if (!reading) {
+      reading = backend.read(room, { afterSeq, limit });
+      sweep.set(key, reading);
+    }
+    return reading;
+  };
   backend.onResume = () => {
-    log.info('message delivery resumed; subscribers catch up from history', { subscriptions: subscriptions.size });
-    for (const subscription of subscriptions) subscription.recheck();
+    sweep = new Map();
+    try {
+      for (const subscription of subscriptions) subscription.recheck();
+    } finally {
+      log.info('message delivery resumed; subscribers catch up from history', { subscriptions: subscriptions.size, reads: sweep.size });
+      sweep = undefined;
+    }
   };
   const pageSize = options.catchUpPageSize ?? 500;
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
@@ -99,7 +118,7 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
           room,
           pageSize,
           budget,
-          readHistory: (r, afterSeq, limit) => backend.read(r, { afterSeq, limit }),
+          readHistory,
           leave: (member) => {
             subscriptions.delete(subscription);
             fanout.leave(room, member);

@@ -1,3 +1,4 @@
+import { describe, expect, it } from 'vitest';
 import { createBroker } from '../../src/broker/broker.js';
 import { createMemoryBackend } from '../../src/broker/memory.js';
 import { createLogger } from '../../src/log.js';
@@ -18,4 +19,40 @@ describeBrokerContract('memory', async ({ historySize }) => {
     },
     close: () => broker.close(),
   };
+});
+
+describe('memory broker, when delivery resumes after an outage', () => {
+  it('should catch every subscriber up with one history read per room and position', async () => {
+    const backend = createMemoryBackend({ historySize: 100, historyTtlSeconds: 3600 });
+    const broker = createBroker(backend, createLogger('silent'));
+    const read = backend.read.bind(backend);
+    let reads = 0;
+    backend.read = (room, query) => {
+      reads++;
+      return read(room, query);
+    };
+    const rooms = ['a', 'b'];
+    const subscriptions = await Promise.all(Array.from({ length: 40 }, (_, i) => broker.subscribe(rooms[i % 2]!, undefined)));
+    for (const room of rooms) await broker.publish(room, 'e', '1');
+    for (const subscription of subscriptions) expect((await subscription.next()).value).toMatchObject({ seq: 1 });
+
+    // Message 2 of room a is stored while pub/sub is down: no replica hears of it.
+    const deliver = backend.onMessage;
+    backend.onMessage = () => {};
+    await broker.publish('a', 'e', '2');
+    backend.onMessage = deliver;
+    reads = 0;
+    backend.onResume();
+
+    for (const [i, subscription] of subscriptions.entries()) {
+      if (rooms[i % 2] === 'a') expect((await subscription.next()).value).toMatchObject({ room: 'a', seq: 2, data: 2 });
+    }
+    expect(reads).toBe(rooms.length);
+    // ...and live delivery goes on for everyone.
+    for (const room of rooms) await broker.publish(room, 'e', '3');
+    for (const [i, subscription] of subscriptions.entries()) {
+      expect((await subscription.next()).value).toMatchObject({ room: rooms[i % 2], seq: i % 2 === 0 ? 3 : 2 });
+    }
+    await broker.close();
+  });
 });

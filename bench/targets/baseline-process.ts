@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { within } from '../../test/helpers/wait.js';
 import { READY_TEXT } from '../baselines/process.js';
 import { track } from '../processes.js';
+import { PROFILING_FLAGS, STOP_SIGNAL } from './profiling.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -20,7 +21,7 @@ export interface BaselineProcess {
 }
 
 export async function startBaselineProcess(script: string, env: Record<string, string>): Promise<BaselineProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...PROFILING_FLAGS, '--import', 'tsx', script], {
     cwd: root,
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,7 +43,7 @@ export async function startBaselineProcess(script: string, env: Record<string, s
     port,
     output,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) child.kill(STOP_SIGNAL);
       await exited;
     },
   };

@@ -4,24 +4,11 @@
  * refuse the benchmark's own load are raised (MAX_CONNECTIONS for 10,000 subscribers on one replica);
  * everything on the delivery path keeps its defaults, slow-consumer budget included.
  */
-import { fileURLToPath } from 'node:url';
 import { startReplica, type Replica } from '../../test/helpers/replica.js';
 import { onCleanup, track } from '../processes.js';
+import { PROFILING_FLAGS, STOP_SIGNAL } from './profiling.js';
 import { startRedis, type BenchRedis } from './redis.js';
 import type { RunningTarget, Target } from './target.js';
-
-/**
- * BENCH_CPU_PROF=1: every Roomcast replica runs with `node --cpu-prof`, writing one profile per process
- * under bench/results/profiles/ when it stops (with SIGTERM then, since SIGKILL would lose it).
- * Read them with `npm run bench:profile -- <file>`.
- */
-const PROFILING = process.env.BENCH_CPU_PROF !== undefined && process.env.BENCH_CPU_PROF !== '' && process.env.BENCH_CPU_PROF !== '0';
-
-function profilingEnv(): Record<string, string> {
-  if (!PROFILING) return {};
-  const dir = fileURLToPath(new URL('../results/profiles/', import.meta.url));
-  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim() };
-}
 
 const ENV = {
   MAX_CONNECTIONS: '1000000',
@@ -29,13 +16,12 @@ const ENV = {
   DRAIN_MS: '0',
   // startReplica waits for the info-level "roomcast listening" line.
   LOG_LEVEL: 'info',
-  ...profilingEnv(),
 };
 
 async function running(replicas: Replica[], redis: BenchRedis | undefined): Promise<RunningTarget> {
   for (const replica of replicas) track(replica.process);
   const stopAll = async () => {
-    await Promise.all(replicas.map((replica) => replica.stop(PROFILING ? 'SIGTERM' : 'SIGKILL')));
+    await Promise.all(replicas.map((replica) => replica.stop(STOP_SIGNAL)));
     await redis?.stop();
   };
   const unregister = onCleanup(stopAll);
@@ -59,7 +45,7 @@ export const roomcastMemory: Target = {
   publishProtocol: 'graphql',
   async start() {
     // REDIS_URL emptied: a REDIS_URL in the caller's environment must not turn this into a Redis target.
-    return running([await startReplica({ ...ENV, REDIS_URL: '' })], undefined);
+    return running([await startReplica({ ...ENV, REDIS_URL: '' }, PROFILING_FLAGS)], undefined);
   },
 };
 
@@ -73,7 +59,7 @@ function redisTarget(name: Target['name'], description: string, extraEnv: Record
       const redis = await startRedis();
       try {
         const env = { ...ENV, ...extraEnv, REDIS_URL: redis.url };
-        return running(await Promise.all([startReplica(env), startReplica(env)]), redis);
+        return running(await Promise.all([startReplica(env, PROFILING_FLAGS), startReplica(env, PROFILING_FLAGS)]), redis);
       } catch (error) {
         await redis.stop();
         throw error;

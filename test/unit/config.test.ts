@@ -23,7 +23,7 @@ describe('loadConfig', () => {
       wsMaxPayloadBytes: 1_048_576,
       httpMaxBodyBytes: 1_048_576,
       connectionInitTimeoutMs: 3_000,
-      keepAliveMs: 12_000,
+      keepAliveMs: 25_000,
       drainMs: 5_000,
       shutdownTimeoutMs: 10_000,
       directDelivery: true,

@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
+import { Heartbeat } from './heartbeat.js';
 
 /** What each graphql-ws context carries in `extra`. */
 export interface SocketExtra {
@@ -24,9 +25,6 @@ export interface ProtocolServer {
   dispose(): void;
 }
 
-/** The heartbeat visits one slot of sockets this often. */
-const HEARTBEAT_TICK_MS = 100;
-
 /** graphql-ws throws this for a message type only the server may send; that is the client's fault. */
 const UNEXPECTED_TYPE = /^Unexpected message of type/;
 
@@ -38,35 +36,11 @@ export function serveProtocol(
 ): ProtocolServer {
   const server = makeServer(options);
   wss.options.handleProtocols = handleProtocols;
-  const alive = new WeakSet<WebSocket>();
-  // Sockets are dealt into slots, and each tick of the heartbeat visits one slot: every socket is
-  // pinged once per keepAliveMs, a few dozen per tick, so that 10,000 sockets never pause the event
-  // loop for long (5,000 sockets: 16 slots took ~11 ms a tick every 750 ms, 120 take ~1.2 ms every 100 ms).
-  const slotCount = Math.max(1, Math.round(keepAliveMs / HEARTBEAT_TICK_MS));
-  const slots = Array.from({ length: slotCount }, () => new Set<WebSocket>());
-  let dealt = 0;
-  let tick = 0;
-  const heartbeat =
-    keepAliveMs > 0
-      ? setInterval(() => {
-          for (const socket of slots[tick++ % slotCount]!) {
-            if (!alive.has(socket)) {
-              socket.terminate();
-              continue;
-            }
-            alive.delete(socket);
-            socket.ping();
-          }
-        }, keepAliveMs / slotCount)
-      : undefined;
-  heartbeat?.unref();
+  const heartbeat = new Heartbeat(keepAliveMs);
 
   return {
     accept(socket, request) {
-      alive.add(socket);
-      const slot = slots[dealt++ % slotCount]!;
-      slot.add(socket);
-      socket.on('pong', () => alive.add(socket));
+      heartbeat.add(socket);
       socket.on('error', (error) => log.debug('websocket error', { error }));
       const closed = server.opened(
         {
@@ -93,12 +67,12 @@ export function serveProtocol(
         { socket, request: { headers: request.headers } },
       );
       socket.once('close', (code, reason) => {
-        slot.delete(socket);
+        heartbeat.delete(socket);
         void closed(code, String(reason));
       });
     },
     dispose() {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       for (const socket of wss.clients) socket.close(1001, 'Going away');
     },
   };

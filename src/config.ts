@@ -37,7 +37,7 @@ export interface Config {
   /**
    * Interval of WebSocket pings that detect dead peers (a peer that misses a ping is cut off at the next
    * one). `KEEPALIVE_MS`, default 25000: Socket.IO's, below the 30 s idle timeout of the strictest
-   * common proxies, and half the idle cost of graphql-ws's 12 s at the same number of sockets.
+   * common proxies, and half as many pings as graphql-ws's 12 s (bench/README.md has what that saves).
    */
   readonly keepAliveMs: number;
   /** On shutdown, WebSocket closes (1012) are spread over this window. `DRAIN_MS`, default 5000. */

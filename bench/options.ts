@@ -3,7 +3,7 @@
  * [--runs=N] [--subscribers=1000,5000] [--client-procs=N]`; BENCH_QUICK=1 is --quick.
  */
 import { FULL, LAYOUTS, QUICK, type Profile } from './profile.js';
-import { TARGET_NAMES, type TargetName } from './targets/target.js';
+import { DEFAULT_TARGETS, TARGET_NAMES, type TargetName } from './targets/target.js';
 
 export const SCENARIOS = [...LAYOUTS.map((layout) => layout.name), 'saturation'] as const;
 
@@ -29,7 +29,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): O
   let profile: Profile = quick ? QUICK : FULL;
 
   const list = (name: string) => flags.get(name)?.split(',').map((s) => s.trim()).filter(Boolean);
-  const targets = list('targets') ?? [...TARGET_NAMES];
+  const targets = list('targets') ?? [...DEFAULT_TARGETS];
   for (const target of targets) {
     if (!(TARGET_NAMES as readonly string[]).includes(target)) {
       throw new UsageError(`unknown target ${target}; targets: ${TARGET_NAMES.join(', ')}`);

@@ -20,7 +20,12 @@ export interface FigureDef {
   readonly value: (run: TargetRun) => number | undefined;
 }
 
-export const ROOMCAST_NAMES = ['roomcast-redis', 'roomcast-memory', 'roomcast-redis-per-subscriber'] as const satisfies readonly TargetName[];
+export const ROOMCAST_NAMES = [
+  'roomcast-redis',
+  'roomcast-memory',
+  'roomcast-redis-per-subscriber',
+  'roomcast-redis-bare-publish',
+] as const satisfies readonly TargetName[];
 export type RatioKey = `${(typeof ROOMCAST_NAMES)[number]}/${BaselineName}`;
 
 export interface Figure {

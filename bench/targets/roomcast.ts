@@ -8,7 +8,7 @@ import { startReplica, type Replica } from '../../test/helpers/replica.js';
 import { onCleanup, track } from '../processes.js';
 import { PROFILING_FLAGS, STOP_SIGNAL } from './profiling.js';
 import { startRedis, type BenchRedis } from './redis.js';
-import type { RunningTarget, Target } from './target.js';
+import type { RunningTarget, Target, TargetName } from './target.js';
 
 const ENV = {
   MAX_CONNECTIONS: '1000000',
@@ -18,7 +18,8 @@ const ENV = {
   LOG_LEVEL: 'info',
 };
 
-async function running(replicas: Replica[], redis: BenchRedis | undefined): Promise<RunningTarget> {
+/** `publishPath`: where the publisher posts, when not the GraphQL endpoint. */
+async function running(replicas: Replica[], redis: BenchRedis | undefined, publishPath?: string): Promise<RunningTarget> {
   for (const replica of replicas) track(replica.process);
   const stopAll = async () => {
     await Promise.all(replicas.map((replica) => replica.stop(STOP_SIGNAL)));
@@ -29,7 +30,7 @@ async function running(replicas: Replica[], redis: BenchRedis | undefined): Prom
     serverPids: replicas.map((replica) => replica.process.pid!),
     redisPid: redis?.pid,
     subscribeUrls: replicas.map((replica) => replica.wsUrl),
-    publishUrls: replicas.map((replica) => replica.url),
+    publishUrls: replicas.map((replica) => (publishPath ? new URL(publishPath, replica.url).href : replica.url)),
     warnings: () => replicas.flatMap((replica) => replica.output.filter((line) => /"level":"(warn|error)"/.test(line))),
     async stop() {
       unregister();
@@ -45,21 +46,31 @@ export const roomcastMemory: Target = {
   publishProtocol: 'graphql',
   async start() {
     // REDIS_URL emptied: a REDIS_URL in the caller's environment must not turn this into a Redis target.
-    return running([await startReplica({ ...ENV, REDIS_URL: '' }, PROFILING_FLAGS)], undefined);
+    return running([await startReplica({ ...ENV, REDIS_URL: '' }, { nodeFlags: PROFILING_FLAGS })], undefined);
   },
 };
 
-function redisTarget(name: Target['name'], description: string, extraEnv: Record<string, string>): Target {
+interface RedisTargetSpec {
+  readonly name: TargetName;
+  readonly description: string;
+  readonly env?: Record<string, string>;
+  /** Replicas with the bare publish route (bare-publish-replica.ts), which the publisher posts to instead of the mutation. */
+  readonly barePublish?: boolean;
+}
+
+function redisTarget({ name, description, env: extraEnv = {}, barePublish = false }: RedisTargetSpec): Target {
+  const replicaOptions = { nodeFlags: PROFILING_FLAGS, script: barePublish ? 'bench/targets/bare-publish-replica.ts' : undefined };
   return {
     name,
     description,
     clientProtocol: 'graphql-ws',
-    publishProtocol: 'graphql',
+    publishProtocol: barePublish ? 'rest' : 'graphql',
     async start() {
       const redis = await startRedis();
       try {
         const env = { ...ENV, ...extraEnv, REDIS_URL: redis.url };
-        return running(await Promise.all([startReplica(env, PROFILING_FLAGS), startReplica(env, PROFILING_FLAGS)]), redis);
+        const replicas = await Promise.all([startReplica(env, replicaOptions), startReplica(env, replicaOptions)]);
+        return running(replicas, redis, barePublish ? '/publish' : undefined);
       } catch (error) {
         await redis.stop();
         throw error;
@@ -68,11 +79,18 @@ function redisTarget(name: Target['name'], description: string, extraEnv: Record
   };
 }
 
-export const roomcastRedis = redisTarget('roomcast-redis', 'Roomcast, 2 replicas + redis-server', {});
+export const roomcastRedis = redisTarget({ name: 'roomcast-redis', description: 'Roomcast, 2 replicas + redis-server' });
 
 /** The same server with DIRECT_DELIVERY=off: every subscriber's events go through graphql-ws and Yoga one by one. */
-export const roomcastRedisPerSubscriber = redisTarget(
-  'roomcast-redis-per-subscriber',
-  'Roomcast, DIRECT_DELIVERY=off, 2 replicas + redis-server',
-  { DIRECT_DELIVERY: 'off' },
-);
+export const roomcastRedisPerSubscriber = redisTarget({
+  name: 'roomcast-redis-per-subscriber',
+  description: 'Roomcast, DIRECT_DELIVERY=off, 2 replicas + redis-server',
+  env: { DIRECT_DELIVERY: 'off' },
+});
+
+/** The same server, publishing through a bare HTTP route instead of the mutation: the GraphQL layer's cost per publish. */
+export const roomcastRedisBarePublish = redisTarget({
+  name: 'roomcast-redis-bare-publish',
+  description: 'Roomcast, publishes through a bare route (no GraphQL), 2 replicas + redis-server',
+  barePublish: true,
+});

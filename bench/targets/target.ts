@@ -6,8 +6,19 @@
 import type { ClientProtocol } from '../load/connections/connection.js';
 import type { PublishProtocol } from '../load/publisher-api.js';
 
-export const TARGET_NAMES = ['roomcast-memory', 'roomcast-redis', 'roomcast-redis-per-subscriber', 'floor', 'textbook', 'socketio'] as const;
+export const TARGET_NAMES = [
+  'roomcast-memory',
+  'roomcast-redis',
+  'roomcast-redis-per-subscriber',
+  'roomcast-redis-bare-publish',
+  'floor',
+  'textbook',
+  'socketio',
+] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
+
+/** What `npm run bench` runs without --targets: all but the diagnostic bare-publish target. */
+export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter((name) => name !== 'roomcast-redis-bare-publish');
 
 /** Baselines: what Roomcast's figures are divided by. */
 export const BASELINE_NAMES = ['floor', 'textbook', 'socketio'] as const satisfies readonly TargetName[];

@@ -18,9 +18,15 @@ export interface Replica {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `nodeFlags` go before the script (Node refuses some of them, like --cpu-prof, in NODE_OPTIONS). */
-export async function startReplica(env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<Replica> {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
+export interface ReplicaOptions {
+  /** Node flags, before the script (Node refuses some of them, like --cpu-prof, in NODE_OPTIONS). */
+  readonly nodeFlags?: readonly string[];
+  /** The entry, relative to the repository: src/main.ts unless a benchmark brings its own. */
+  readonly script?: string;
+}
+
+export async function startReplica(env: Record<string, string>, { nodeFlags = [], script = 'src/main.ts' }: ReplicaOptions = {}): Promise<Replica> {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], {
     cwd: root,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,8 +3,7 @@
  * events, GraphiQL (served from an installed package, so it works offline; its subscriptions run
  * over the WebSocket), `/healthz` (the process is up) and `/readyz` (the broker can store publishes).
  */
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, useReadinessCheck, type YogaLogger } from 'graphql-yoga';
+import { createYoga, useReadinessCheck, type GraphiQLOptions, type YogaLogger } from 'graphql-yoga';
 import type { Broker } from '../broker/broker.js';
 import { useOperationLimits } from '../graphql/armor.js';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -50,7 +49,7 @@ export function createHttpHandler({ broker, ready, maxPayloadBytes, maxBodyBytes
     maxRequestBodySize: maxBodyBytes,
     landingPage: false,
     healthCheckEndpoint: '/healthz',
-    renderGraphiQL,
+    renderGraphiQL: loadAndRenderGraphiQL,
     graphiql: { title: 'Roomcast', subscriptionsProtocol: 'WS', defaultQuery: exampleQuery },
     plugins: [
       useReadinessCheck({ endpoint: '/readyz', check: ready }),
@@ -63,6 +62,15 @@ export function createHttpHandler({ broker, ready, maxPayloadBytes, maxBodyBytes
 }
 
 export type HttpHandler = ReturnType<typeof createHttpHandler>;
+
+/**
+ * GraphiQL's page inlines its whole bundle: loading the package holds ~29 MB of strings in the heap,
+ * so it is loaded on the first request for the page, not at start-up (most replicas never serve it).
+ */
+async function loadAndRenderGraphiQL(options: GraphiQLOptions): Promise<string> {
+  const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql');
+  return renderGraphiQL(options);
+}
 
 function yogaLogger(log: Logger): YogaLogger {
   const fields = (args: unknown[]) => (args.length > 0 ? { details: args } : undefined);

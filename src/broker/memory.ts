@@ -3,9 +3,9 @@
  * memory, with the same promises as Redis (atomic append and publish, bounded history, expiry after
  * the last publish). A restart of the process is a reset of every room: old cursors get a HistoryGap.
  */
-import { newEpoch } from './epoch.js';
 import type { Message } from '../rooms/message.js';
 import type { Backend, ReadQuery, RoomSnapshot } from './backend.js';
+import { newEpoch } from './epoch.js';
 
 export interface MemoryBackendOptions {
   readonly historySize: number;

@@ -1,11 +1,11 @@
 /**
- * Automatic resume. Every subscription result that carries a message also carries its cursor in
- * `extensions.cursor`, and one that carries a HistoryGap carries it in `extensions.historyGap`
- * (whatever the selection), so a client can follow where it is without selecting either. A transport can hand the resolver the cursor to continue after when it
- * resubscribes: WebSocket clients send `connectionParams.roomcastCursors[<operation id>]` on every
- * connect, EventSource sends `Last-Event-ID`. It wins over the operation's own `after`, which is
- * the position the client started from, not the newest one it received.
+ * Automatic resume, the server's side of the protocol in `@roomcast/client/protocol`: every
+ * subscription result carries its message's cursor (or its HistoryGap) in `extensions`, and a
+ * transport hands the resolver the cursor a reconnecting client sent (`connectionParams.roomcastCursors`
+ * over the WebSocket, `Last-Event-ID` over SSE). That cursor wins over the operation's own `after`,
+ * which is the position the client started from, not the newest one it received.
  */
+import { CURSORS_PARAM } from '@roomcast/client/protocol';
 import type { Plugin } from 'graphql-yoga';
 import { encodeCursor } from '../rooms/cursor.js';
 import { isHistoryGap, type RoomEvent } from '../rooms/message.js';
@@ -45,7 +45,7 @@ export interface ResumeSource {
 
 export function resumeCursorOf(source: ResumeSource): string | undefined {
   if (source.operationId !== undefined) {
-    const cursors = source.connectionParams?.roomcastCursors;
+    const cursors = source.connectionParams?.[CURSORS_PARAM];
     if (cursors && typeof cursors === 'object') {
       const cursor = (cursors as Record<string, unknown>)[source.operationId];
       return typeof cursor === 'string' ? cursor : undefined;

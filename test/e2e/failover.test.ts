@@ -7,7 +7,7 @@ import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createRoomcastClient } from '../../src/client/index.js';
+import { createRoomcastClient } from '@roomcast/client';
 import { PublishDocument, RoomMessagesDocument } from '../generated/graphql.js';
 import { postGraphQL } from '../helpers/clients.js';
 import { RedisServer } from '../helpers/redis-server.js';

@@ -14,7 +14,7 @@ import { EventSource } from 'eventsource';
 import { pipe, subscribe } from 'wonka';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRoomcastClient, type HistoryGapInfo } from '../../src/client/index.js';
+import { createRoomcastClient, type HistoryGapInfo } from '@roomcast/client';
 import { PublishDocument, RoomMessagesDocument } from '../generated/graphql.js';
 import { postGraphQL } from '../helpers/clients.js';
 import { startTestServer, type TestServer } from '../helpers/in-process.js';

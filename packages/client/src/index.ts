@@ -1,12 +1,14 @@
 /**
- * roomcast/client: a graphql-ws client that resumes by itself.
+ * @roomcast/client: a graphql-ws client that resumes by itself and never gives up on a server.
  *
  * It remembers the cursor of the newest message each active subscription delivered (from the
  * result's `extensions.cursor`, whatever the selection), and sends those cursors in
  * `connectionParams` on every (re)connect, so the server continues each resubscribed operation
- * right after what the application already has: nothing is missed, nothing repeated. It is a plain
+ * right after what the application already has: nothing is missed, nothing repeated. It retries
+ * forever (refused connections included) and notices a server that went silent. It is a plain
  * graphql-ws `Client`, so it works unchanged under Apollo's `GraphQLWsLink` and urql's
- * `subscriptionExchange`, and with typed documents from codegen. It runs in browsers and in Node.
+ * `subscriptionExchange`, and with typed documents from codegen. It runs in browsers and in Node
+ * (pass `webSocketImpl: WebSocket` from `ws` on Node 20, which has no global WebSocket).
  */
 import {
   createClient,
@@ -15,16 +17,14 @@ import {
   type FormattedExecutionResult,
   type Sink,
   type SubscribePayload,
-} from 'graphql-ws';
-import { decodeCursor, type Cursor } from '../rooms/cursor.js';
+} from 'graphql-ws/client';
+import { iterate } from './iterate.js';
+import { watchLiveness } from './liveness.js';
+import { CURSORS_PARAM, cursorOf, decodeCursor, historyGapOf, type Cursor, type HistoryGapInfo } from './protocol.js';
+import { retryWait, shouldRetry } from './retry.js';
 
-export interface HistoryGapInfo {
-  readonly room: string;
-  /** The cursor the subscription resumed after. */
-  readonly after: string;
-  /** Messages that cannot be replayed; null when the room's history was reset. */
-  readonly missed: number | null;
-}
+export type { HistoryGapInfo } from './protocol.js';
+export { FATAL_CLOSE_CODES } from './retry.js';
 
 export interface RoomcastClientOptions extends Omit<ClientOptions, 'url'> {
   /**
@@ -38,12 +38,18 @@ export interface RoomcastClientOptions extends Omit<ClientOptions, 'url'> {
    * Reload the application's state for that room.
    */
   readonly onGap?: (gap: HistoryGapInfo, operation: SubscribePayload) => void;
-}
-
-/** Reconnect soon after a drop, backing off to 10 s, with jitter so clients do not return in step. */
-async function retryWait(retries: number): Promise<void> {
-  const base = Math.min(10_000, 250 * 2 ** retries);
-  await new Promise((resolve) => setTimeout(resolve, base / 2 + Math.random() * (base / 2)));
+  /**
+   * A connection attempt (TCP, WebSocket handshake and `connection_ack`) not complete in this time is
+   * abandoned and retried, on the next URL. `0`: wait as long as the platform does.
+   * @default 10_000
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * A `ping` (sent every `keepAlive` ms, graphql-ws's option, 20 s here) not answered in this time
+   * means the server is gone: the socket is dropped and the client reconnects. `0`: never.
+   * @default 10_000
+   */
+  readonly pongTimeoutMs?: number;
 }
 
 interface Tracked {
@@ -51,29 +57,41 @@ interface Tracked {
   last: Cursor | undefined;
 }
 
+/**
+ * A graphql-ws `Client` that resumes every subscription after a reconnect. Defaults that differ from
+ * graphql-ws's: retries forever (ending only on the close codes in {@link FATAL_CLOSE_CODES} and
+ * graphql-ws's own protocol faults), 125 ms to 10 s apart with jitter; pings every 20 s.
+ */
 export function createRoomcastClient(options: RoomcastClientOptions): Client {
-  const { url, onGap, connectionParams, generateID, ...rest } = options;
+  const { url, onGap, connectionParams, generateID, connectTimeoutMs = 10_000, pongTimeoutMs = 10_000, ...rest } = options;
   const urls = typeof url === 'string' ? [url] : [...url];
   if (urls.length === 0) throw new Error('createRoomcastClient: url must name at least one server');
   let next = 0;
   const cursors = new Map<string, string>();
   let registering: Tracked | undefined;
+  let acknowledged = false;
 
   const client = createClient({
     retryAttempts: Number.POSITIVE_INFINITY,
     retryWait,
+    shouldRetry,
+    keepAlive: 20_000,
     ...rest,
     url: () => urls[next++ % urls.length]!,
+    // graphql-ws calls generateID synchronously inside subscribe(), which is how the id reaches `registering`.
     generateID: (payload) => {
-      const id = generateID ? generateID(payload) : randomId();
+      const id = generateID ? generateID(payload) : globalThis.crypto.randomUUID();
       if (registering) registering.id = id;
       return id;
     },
     connectionParams: async () => {
       const own = typeof connectionParams === 'function' ? await connectionParams() : connectionParams;
-      return { ...own, roomcastCursors: Object.fromEntries(cursors) };
+      return { ...own, [CURSORS_PARAM]: Object.fromEntries(cursors) };
     },
   });
+  const stopWatching = watchLiveness(client, { connectTimeoutMs, pongTimeoutMs });
+  client.on('connected', () => (acknowledged = true));
+  client.on('closed', () => (acknowledged = false));
 
   const subscribe = <Data = Record<string, unknown>, Extensions = unknown>(
     payload: SubscribePayload,
@@ -89,9 +107,9 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
       unsubscribe = client.subscribe<Data, Extensions>(payload, {
         next: (result) => {
           if (isRepeat(tracked, result.extensions)) return;
-          const cursor = cursorText(result.extensions);
+          const cursor = cursorOf(result.extensions);
           if (cursor !== undefined && tracked.id !== undefined) cursors.set(tracked.id, cursor);
-          const gap = gapOf(result.extensions);
+          const gap = historyGapOf(result.extensions);
           if (gap) onGap?.(gap, payload);
           sink.next(result);
         },
@@ -118,81 +136,24 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
     subscribe,
     iterate: (payload) => iterate(subscribe, payload),
     on: client.on,
-    dispose: client.dispose,
+    // graphql-ws's dispose waits for a connection attempt in progress to open, which never happens
+    // when the server is frozen: an attempt not yet acknowledged is cut instead.
+    dispose: async () => {
+      if (!acknowledged) client.terminate();
+      stopWatching();
+      await client.dispose();
+    },
     terminate: client.terminate,
   };
 }
 
 /** Records the result's cursor; true when it repeats a message already delivered (same epoch, seq not newer). */
 function isRepeat(tracked: Tracked, extensions: unknown): boolean {
-  const text = cursorText(extensions);
+  const text = cursorOf(extensions);
   const cursor = text === undefined ? undefined : decodeCursor(text);
   if (!cursor) return false;
   const last = tracked.last;
   if (last && last.epoch === cursor.epoch && cursor.seq <= last.seq) return true;
   tracked.last = cursor;
   return false;
-}
-
-function cursorText(extensions: unknown): string | undefined {
-  const cursor = (extensions as { cursor?: unknown } | undefined)?.cursor;
-  return typeof cursor === 'string' ? cursor : undefined;
-}
-
-function gapOf(extensions: unknown): HistoryGapInfo | undefined {
-  const gap = (extensions as { historyGap?: HistoryGapInfo } | undefined)?.historyGap;
-  return gap && typeof gap === 'object' ? gap : undefined;
-}
-
-function randomId(): string {
-  return globalThis.crypto.randomUUID();
-}
-
-/** graphql-ws's `iterate`, over the resuming `subscribe`. */
-function iterate<Data, Extensions>(
-  subscribe: (payload: SubscribePayload, sink: Sink<FormattedExecutionResult<Data, Extensions>>) => () => void,
-  payload: SubscribePayload,
-): AsyncIterableIterator<FormattedExecutionResult<Data, Extensions>> {
-  const pending: FormattedExecutionResult<Data, Extensions>[] = [];
-  let wake: (() => void) | undefined;
-  let failure: { error: unknown } | undefined;
-  let done = false;
-  const notify = () => {
-    wake?.();
-    wake = undefined;
-  };
-  const dispose = subscribe(payload, {
-    next: (value) => {
-      pending.push(value);
-      notify();
-    },
-    error: (error) => {
-      failure = { error };
-      notify();
-    },
-    complete: () => {
-      done = true;
-      notify();
-    },
-  });
-  const iterator: AsyncIterableIterator<FormattedExecutionResult<Data, Extensions>> = {
-    async next() {
-      for (;;) {
-        const value = pending.shift();
-        if (value) return { value, done: false };
-        if (failure) throw failure.error;
-        if (done) return { value: undefined, done: true };
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-    },
-    async return() {
-      done = true;
-      dispose();
-      return { value: undefined, done: true };
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
 }

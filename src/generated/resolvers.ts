@@ -15,7 +15,9 @@ export type Scalars = {
   /** A point in time, as an RFC 3339 date-time string in UTC with milliseconds (`2026-11-26T04:03:01.000Z`). */
   DateTime: { input: Date | string; output: Date | string; }
   /**
-   * Any JSON value: an object, an array, a string, a number, a boolean or null.
+   * A JSON value other than null: an object, an array, a string, a number or a boolean (null may appear
+   * inside objects and arrays). Every field and argument of this type is non-null (`JSON!`), so
+   * `data: null` is refused and a message always carries a value.
    * Published `data` is stored and delivered exactly as it was serialized.
    */
   JSON: { input: unknown; output: unknown; }

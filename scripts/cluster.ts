@@ -1,33 +1,81 @@
 /**
  * `npm run cluster`: three Roomcast replicas on one machine sharing one Redis, to see a message
- * published on one replica reach subscribers on another — by hand, or from test/e2e/cluster.test.ts.
+ * published on one replica reach subscribers on another, and one replica (or Redis) fail and come
+ * back while the others carry on — by hand, or from test/e2e/cluster.test.ts.
  *
- * REDIS_URL set: the replicas use that Redis. Otherwise a throwaway `redis-server` (from PATH, no
- * persistence, loopback only) runs on CLUSTER_REDIS_PORT (default 6380). Replica ports come from
- * CLUSTER_PORTS (default 4001,4002,4003). Each child's output is prefixed with its name. SIGINT or
- * SIGTERM stops the replicas, then Redis, and exits 0 (1 if a child did not stop cleanly); a child
- * that dies on its own stops everything with exit 1.
+ * REDIS_URL set: the replicas use that Redis. Otherwise the script runs its own `redis-server` (from
+ * PATH, loopback only) on CLUSTER_REDIS_PORT (default 6380), with its data in CLUSTER_REDIS_DIR if set
+ * (created if missing, kept on stop, reused by the next run) or else in a temp directory removed on
+ * stop. That Redis keeps an append-only file fsynced every second: a crash or kill -9 of redis-server
+ * normally loses nothing it acknowledged (each write reaches the file before the reply, and the OS
+ * holds it; only when the disk stalls an fsync for over a second can Redis reply first), a crash of the
+ * machine loses about the last second. Replica ports come from CLUSTER_PORTS
+ * (default 4001,4002,4003). Each child's output is prefixed with its name.
+ *
+ * Supervision. Every start prints `[cluster] <name> pid <pid>`, every readiness
+ * `[cluster] <name> ready: <url>` (stdout), and once every replica has been ready,
+ * `[cluster] ready: <url> <url> <url>`. A child that exits on its own — crash, kill -9, or a clean
+ * SIGTERM sent to its pid — is restarted on the same port and the rest stay up:
+ * `[cluster] replica-4002 exited (code 0); restarting in 1 s`. The delay doubles on each exit up to
+ * 30 s and is back to 1 s once the child had stayed up 30 s, so one that fails at once does not spin.
+ * To see failover, kill one replica's printed pid: its subscribers are disconnected (a client
+ * reconnects to another replica and resumes from its cursor) while the other replicas keep serving;
+ * kill the Redis pid and every replica re-subscribes and catches up from history once it is back.
+ *
+ * Start-up. Replicas start once the script's Redis is ready. A replica that fails to start (exits, or
+ * is not listening within 30 s, when it is killed) is retried with the same back-off, and says so,
+ * while the others serve: the cause is usually in its output (a port in use, say) and the user decides
+ * when to give up with Ctrl-C. The script's own Redis is different: if it exits or is not ready within
+ * 30 s on its first start, nothing could work (most often its port is taken), so everything stops
+ * with exit 1; after it has been ready once, it is restarted like a replica.
+ *
+ * SIGINT, SIGTERM or SIGHUP to the script stops the replicas, then its Redis, removes the temp data
+ * directory, and exits 0 (1 if a child did not stop cleanly within 15 s and had to be killed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
+const FIRST_RESTART_DELAY_MS = 1_000;
+const MAX_RESTART_DELAY_MS = 30_000;
+/** A child that stayed up this long is restarted after FIRST_RESTART_DELAY_MS again. */
+const STABLE_AFTER_MS = 30_000;
 
-interface Child {
+interface Service {
   readonly name: string;
-  readonly process: ChildProcess;
-  /** Resolves with the first output line containing the ready text; rejects if the child ends first. */
-  readonly ready: Promise<string>;
-  /** Resolves with the exit code (null when killed by a signal) once the child and its output are done. */
-  readonly closed: Promise<number | null>;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  /** Text of the output line that says the child is ready. */
+  readonly readyText: string;
+  /** What the ready line shows, from the line that said so. */
+  readonly address: (line: string) => string;
+  /** Its own process group, so that a terminal's Ctrl-C does not reach it before the replicas are down. */
+  readonly detached: boolean;
+  /** Called at every readiness. */
+  readonly onReady: (address: string) => void;
+  /** The child of the current attempt, if any. */
+  process?: ChildProcess;
+  /** Resolves when the current attempt's child and its output are done. */
+  closed?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  running: boolean;
+  everReady: boolean;
+  readyNow: boolean;
+  startedAt: number;
+  nextDelayMs: number;
+  startTimer?: NodeJS.Timeout;
+  restartTimer?: NodeJS.Timeout;
 }
 
-const children: Child[] = [];
+const replicas: Service[] = [];
+let redis: Service | undefined;
+let tempDataDir: string | undefined;
 let stopping = false;
 
 function say(message: string): void {
@@ -55,94 +103,159 @@ function parsePort(raw: string, variable: string): number {
   return port;
 }
 
-function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, readyText: string): Child {
-  // Redis gets its own process group: a terminal's Ctrl-C must not stop it before the replicas are down.
-  const detached = command !== process.execPath;
-  const child = spawn(command, args, { cwd: root, env, detached, stdio: ['ignore', 'pipe', 'pipe'] });
-  let onReady: (line: string) => void = () => {};
-  const ready = new Promise<string>((resolve) => (onReady = resolve));
+function service(
+  fields: Pick<Service, 'name' | 'command' | 'args' | 'env' | 'readyText' | 'address' | 'detached' | 'onReady'>,
+): Service {
+  return { ...fields, running: false, everReady: false, readyNow: false, startedAt: 0, nextDelayMs: FIRST_RESTART_DELAY_MS };
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `signal ${signal}` : `code ${code}`;
+}
+
+/** Starts one attempt of the service; its end schedules the next one unless the script is stopping. */
+function launch(svc: Service): void {
+  const child = spawn(svc.command, svc.args, { cwd: root, env: svc.env, detached: svc.detached, stdio: ['ignore', 'pipe', 'pipe'] });
+  svc.process = child;
+  svc.running = true;
+  svc.readyNow = false;
+  svc.startedAt = Date.now();
+  if (child.pid !== undefined) say(`${svc.name} pid ${child.pid}`);
   for (const [input, output] of [
     [child.stdout, process.stdout],
     [child.stderr, process.stderr],
   ] as const) {
     createInterface({ input }).on('line', (line) => {
-      output.write(`[${name}] ${line}\n`);
-      if (line.includes(readyText)) onReady(line);
+      output.write(`[${svc.name}] ${line}\n`);
+      if (!svc.readyNow && svc.process === child && line.includes(svc.readyText)) {
+        svc.readyNow = true;
+        svc.everReady = true;
+        clearTimeout(svc.startTimer);
+        const address = svc.address(line);
+        process.stdout.write(`[cluster] ${svc.name} ready: ${address}\n`);
+        svc.onReady(address);
+      }
     });
   }
-  child.on('error', (error) => say(`${name}: ${error.message}`));
-  const closed = new Promise<number | null>((resolve) => {
+  child.on('error', (error) => say(`${svc.name}: ${error.message}`));
+  svc.startTimer = setTimeout(() => {
+    if (stopping || svc.readyNow) return;
+    if (svc === redis && !svc.everReady) {
+      say(`${svc.name} was not ready within ${START_TIMEOUT_MS / 1000} s; stopping everything`);
+      void shutdown(1);
+      return;
+    }
+    say(`${svc.name} was not ready within ${START_TIMEOUT_MS / 1000} s; killing it`);
+    child.kill('SIGKILL');
+  }, START_TIMEOUT_MS);
+  svc.closed = new Promise((resolveClosed) => {
     child.once('close', (code, signal) => {
-      if (!stopping) {
-        say(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`);
+      svc.running = false;
+      svc.readyNow = false;
+      clearTimeout(svc.startTimer);
+      resolveClosed({ code, signal });
+      if (stopping) return;
+      const how = describeExit(code, signal);
+      if (svc === redis && !svc.everReady) {
+        say(`${svc.name} exited before it was ready (${how}); is port ${redisPort} in use? Stopping everything`);
         void shutdown(1);
+        return;
       }
-      resolve(code);
+      if (Date.now() - svc.startedAt >= STABLE_AFTER_MS) svc.nextDelayMs = FIRST_RESTART_DELAY_MS;
+      const delay = svc.nextDelayMs;
+      svc.nextDelayMs = Math.min(delay * 2, MAX_RESTART_DELAY_MS);
+      const when = `in ${delay / 1000} s`;
+      say(
+        svc.everReady
+          ? `${svc.name} exited (${how}); restarting ${when}`
+          : `${svc.name} exited before it was ready (${how}); retrying ${when} (Ctrl-C to stop)`,
+      );
+      svc.restartTimer = setTimeout(() => {
+        if (!stopping) launch(svc);
+      }, delay);
     });
   });
-  const endedFirst = closed.then((): never => {
-    throw new Error(`${name} exited`);
-  });
-  const entry: Child = { name, process: child, ready: Promise.race([ready, endedFirst]), closed };
-  entry.ready.catch(() => {}); // already reported by the 'close' handler
-  children.push(entry);
-  return entry;
 }
 
-async function stop(child: Child): Promise<boolean> {
-  if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGTERM');
+/** Stops the current attempt, if it runs; false if it had to be killed or did not exit cleanly. */
+async function stop(svc: Service): Promise<boolean> {
+  clearTimeout(svc.restartTimer);
+  clearTimeout(svc.startTimer);
+  const child = svc.process;
+  if (!child || !svc.running || !svc.closed) return true;
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   const timer = setTimeout(() => {
-    say(`${child.name} did not stop within ${STOP_TIMEOUT_MS} ms; killing it`);
-    child.process.kill('SIGKILL');
+    say(`${svc.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s; killing it`);
+    child.kill('SIGKILL');
   }, STOP_TIMEOUT_MS);
-  const code = await child.closed;
+  const { code, signal } = await svc.closed;
   clearTimeout(timer);
-  return code === 0;
+  // A replica still starting has no SIGTERM handler yet and ends by the signal: that is a clean stop too.
+  return code === 0 || signal === 'SIGTERM';
 }
 
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  const redis = ownRedis ? children[0] : undefined;
-  const replicas = children.filter((child) => child !== redis);
+  for (const svc of [...replicas, ...(redis ? [redis] : [])]) {
+    clearTimeout(svc.restartTimer);
+    clearTimeout(svc.startTimer);
+  }
   const replicasOk = (await Promise.all(replicas.map(stop))).every(Boolean);
   const redisOk = redis ? await stop(redis) : true;
+  if (tempDataDir) rmSync(tempDataDir, { recursive: true, force: true });
   process.exit(code === 0 && replicasOk && redisOk ? 0 : 1);
 }
 
 const ports = (process.env.CLUSTER_PORTS ?? '4001,4002,4003').split(',').map((p) => parsePort(p, 'CLUSTER_PORTS'));
 const ownRedis = !process.env.REDIS_URL;
-let redisUrl = process.env.REDIS_URL ?? '';
-process.on('SIGINT', () => void shutdown(0));
-process.on('SIGTERM', () => void shutdown(0));
+const redisPort = ownRedis ? parsePort(process.env.CLUSTER_REDIS_PORT ?? '6380', 'CLUSTER_REDIS_PORT') : 0;
+const redisUrl = process.env.REDIS_URL ?? `redis://127.0.0.1:${redisPort}`;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(0));
 
 if (ownRedis) {
-  const redisPort = parsePort(process.env.CLUSTER_REDIS_PORT ?? '6380', 'CLUSTER_REDIS_PORT');
   const bin = findOnPath('redis-server');
   if (!bin) {
     say('redis-server not found on PATH: install redis-server (e.g. apt-get install redis-server) or set REDIS_URL');
     process.exit(1);
   }
-  const args = ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  start(`redis-${redisPort}`, bin, args, process.env, 'Ready to accept connections');
-  redisUrl = `redis://127.0.0.1:${redisPort}`;
+  let dataDir: string;
+  if (process.env.CLUSTER_REDIS_DIR) {
+    dataDir = resolve(process.env.CLUSTER_REDIS_DIR);
+    mkdirSync(dataDir, { recursive: true });
+  } else {
+    dataDir = tempDataDir = mkdtempSync(join(tmpdir(), 'roomcast-cluster-redis-'));
+  }
+  const name = `redis-${redisPort}`;
+  say(`${name} data in ${dataDir} (append-only file, fsync every second; ${tempDataDir ? 'removed' : 'kept'} on stop)`);
+  let readyOnce: () => void = () => {};
+  const firstReady = new Promise<void>((resolveReady) => (readyOnce = resolveReady));
+  redis = service({
+    name,
+    command: bin,
+    args: [
+      '--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dataDir,
+      '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec',
+    ],
+    env: process.env,
+    readyText: 'Ready to accept connections',
+    address: () => redisUrl,
+    detached: true,
+    onReady: () => readyOnce(),
+  });
+  launch(redis);
+  await firstReady; // or the script exits: see the start timer and the 'close' handler
 }
 
-const startTimer = setTimeout(() => {
-  if (stopping) return;
-  say(`not every process was ready within ${START_TIMEOUT_MS} ms; stopping everything`);
-  void shutdown(1);
-}, START_TIMEOUT_MS);
-
-try {
-  if (ownRedis) await children[0]!.ready;
-  if (stopping) throw new Error('stopping'); // a signal came while Redis was starting
-  const replicas = ports.map((port) =>
-    start(
-      `replica-${port}`,
-      process.execPath,
-      ['--import', 'tsx', 'src/main.ts'],
-      {
+if (!stopping) {
+  const urls = new Map<number, string>();
+  let announced = false;
+  for (const port of ports) {
+    const replica = service({
+      name: `replica-${port}`,
+      command: process.execPath,
+      args: ['--import', 'tsx', 'src/main.ts'],
+      env: {
         ...process.env,
         PORT: String(port),
         REDIS_URL: redisUrl,
@@ -150,13 +263,17 @@ try {
         // Readiness is the info-level "roomcast listening" line, so a quieter LOG_LEVEL is raised.
         LOG_LEVEL: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info',
       },
-      '"roomcast listening"',
-    ),
-  );
-  const lines = await Promise.all(replicas.map((replica) => replica.ready));
-  const urls = lines.map((line) => (JSON.parse(line) as { url: string }).url);
-  clearTimeout(startTimer);
-  process.stdout.write(`[cluster] ready: ${urls.join(' ')}\n`);
-} catch {
-  // A child ended before it was ready; its 'close' handler is already stopping everything.
+      readyText: '"roomcast listening"',
+      address: (line) => (JSON.parse(line) as { url: string }).url,
+      detached: false,
+      onReady: (url) => {
+        urls.set(port, url);
+        if (announced || urls.size < ports.length) return;
+        announced = true;
+        process.stdout.write(`[cluster] ready: ${ports.map((p) => urls.get(p)).join(' ')}\n`);
+      },
+    });
+    replicas.push(replica);
+    launch(replica);
+  }
 }

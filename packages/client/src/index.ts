@@ -21,7 +21,7 @@ import {
 import { iterate } from './iterate.js';
 import { watchLiveness } from './liveness.js';
 import { CURSORS_PARAM, cursorOf, decodeCursor, historyGapOf, type Cursor, type HistoryGapInfo } from './protocol.js';
-import { retryWait, shouldRetry } from './retry.js';
+import { backOff, isRetryable } from './retry.js';
 
 export type { HistoryGapInfo } from './protocol.js';
 export { FATAL_CLOSE_CODES } from './retry.js';
@@ -63,7 +63,20 @@ interface Tracked {
  * graphql-ws's own protocol faults), 125 ms to 10 s apart with jitter; pings every 20 s.
  */
 export function createRoomcastClient(options: RoomcastClientOptions): Client {
-  const { url, onGap, connectionParams, generateID, connectTimeoutMs = 10_000, pongTimeoutMs = 10_000, ...rest } = options;
+  const {
+    url,
+    onGap,
+    connectionParams,
+    generateID,
+    connectTimeoutMs = 10_000,
+    pongTimeoutMs = 10_000,
+    retryAttempts = Number.POSITIVE_INFINITY,
+    retryWait = backOff,
+    shouldRetry = isRetryable,
+    keepAlive = 20_000,
+    webSocketImpl,
+    ...rest
+  } = options;
   const urls = typeof url === 'string' ? [url] : [...url];
   if (urls.length === 0) throw new Error('createRoomcastClient: url must name at least one server');
   let next = 0;
@@ -72,11 +85,12 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
   let acknowledged = false;
 
   const client = createClient({
-    retryAttempts: Number.POSITIVE_INFINITY,
+    ...rest,
+    webSocketImpl: webSocketImpl && quietAbort(webSocketImpl),
+    retryAttempts,
     retryWait,
     shouldRetry,
-    keepAlive: 20_000,
-    ...rest,
+    keepAlive,
     url: () => urls[next++ % urls.length]!,
     // graphql-ws calls generateID synchronously inside subscribe(), which is how the id reaches `registering`.
     generateID: (payload) => {
@@ -141,7 +155,8 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
     dispose: async () => {
       if (!acknowledged) client.terminate();
       stopWatching();
-      await client.dispose();
+      // graphql-ws's dispose rejects when the attempt it waits for fails: disposed either way.
+      await Promise.resolve(client.dispose()).catch(() => {});
     },
     terminate: client.terminate,
   };
@@ -156,4 +171,20 @@ function isRepeat(tracked: Tracked, extensions: unknown): boolean {
   if (last && last.epoch === cursor.epoch && cursor.seq <= last.seq) return true;
   tracked.last = cursor;
   return false;
+}
+
+/**
+ * Node's `ws` emits 'error' when a socket is closed before its handshake completed, which is what
+ * graphql-ws's terminate() does to a stuck attempt, after removing its own handler: with no listener
+ * left, Node would throw it. (Browsers' WebSocket has no such event emitter and needs nothing.)
+ */
+function quietAbort(impl: unknown): unknown {
+  const base = impl as { prototype?: { on?: unknown } } & (new (...args: never[]) => { on(event: 'error', listener: () => void): void });
+  if (typeof base.prototype?.on !== 'function') return impl;
+  return class extends base {
+    constructor(...args: never[]) {
+      super(...args);
+      this.on('error', () => {});
+    }
+  };
 }

@@ -21,13 +21,13 @@ export const FATAL_CLOSE_CODES: readonly number[] = [
  * a close, so a connection that cannot even be opened (ECONNREFUSED while a server restarts, DNS,
  * offline) ended every subscription for good.
  */
-export function shouldRetry(errorOrCloseEvent: unknown): boolean {
+export function isRetryable(errorOrCloseEvent: unknown): boolean {
   const code = (errorOrCloseEvent as { code?: unknown } | null)?.code;
   return !(typeof code === 'number' && FATAL_CLOSE_CODES.includes(code));
 }
 
 /** Reconnect soon after a drop, backing off to 10 s, with jitter so clients do not return in step. */
-export async function retryWait(retries: number): Promise<void> {
+export async function backOff(retries: number): Promise<void> {
   const base = Math.min(10_000, 250 * 2 ** retries);
   await new Promise((resolve) => setTimeout(resolve, base / 2 + Math.random() * (base / 2)));
 }

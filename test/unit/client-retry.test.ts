@@ -2,10 +2,9 @@
  * Which failures end a @roomcast/client subscription. graphql-ws ends on its protocol faults before
  * asking (not testable from here); everything it asks about is retried except a deliberate refusal.
  */
-import { FATAL_CLOSE_CODES } from '@roomcast/client';
-import { isRetryable } from '@roomcast/client/retry';
-import { expect, it } from 'vitest';
 
+import { FATAL_CLOSE_CODES, isRetryable } from '@roomcast/client';
+import { expect, it } from 'vitest';
 it('should retry a connection that could not be opened (no close code), and every close but a refusal', () => {
   expect(isRetryable({ type: 'error', message: 'connect ECONNREFUSED 127.0.0.1:4011' })).toBe(true);
   expect(isRetryable(new Error('getaddrinfo ENOTFOUND'))).toBe(true);

@@ -24,7 +24,7 @@ import { CURSORS_PARAM, cursorOf, decodeCursor, historyGapOf, type Cursor, type 
 import { backOff, isRetryable } from './retry.js';
 
 export type { HistoryGapInfo } from './protocol.js';
-export { FATAL_CLOSE_CODES } from './retry.js';
+export { FATAL_CLOSE_CODES, isRetryable } from './retry.js';
 
 export interface RoomcastClientOptions extends Omit<ClientOptions, 'url'> {
   /**

@@ -27,13 +27,21 @@ const httpStatus: Record<ErrorCode, number> = {
   TOO_MANY_SUBSCRIPTIONS: 429,
 };
 
-/** An expected failure: Yoga passes it to the client unmasked, with its code and HTTP status. */
+/**
+ * An expected failure: Yoga passes it to the client unmasked, with its code, and answers HTTP
+ * requests with its status.
+ *
+ * The status is in `extensions.http`, where Yoga reads it (and leaves it out of the body). It is not
+ * enumerable, so that no other serialization carries it: WebSocket frames, written by graphql-ws or
+ * by ws-delivery.ts, have no HTTP status to give.
+ */
 export class RoomcastError extends GraphQLError {
   readonly code: ErrorCode;
   // No originalError: Yoga masks any error that wraps a non-GraphQL one, and the cause of an
   // expected failure is for the logs, not for the client.
   constructor(code: ErrorCode, message: string) {
-    super(message, { extensions: { code, http: { status: httpStatus[code] } } });
+    super(message, { extensions: { code } });
+    Object.defineProperty(this.extensions, 'http', { value: { status: httpStatus[code] }, enumerable: false });
     this.code = code;
   }
 }

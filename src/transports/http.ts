@@ -9,6 +9,7 @@ import { useOperationLimits } from '../graphql/armor.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { resumeCursorOf, useCursorExtension, type ResumeSource } from '../graphql/resume.js';
 import { createRoomcastSchema } from '../graphql/schema.js';
+import { useErrorCodes } from '../graphql/error-codes.js';
 import type { Logger } from '../log.js';
 import { useBufferedBody } from './node-http.js';
 import { useResumableSse } from './sse.js';
@@ -56,6 +57,7 @@ export function createHttpHandler({ broker, ready, maxPayloadBytes, maxBodyBytes
       useCursorExtension(),
       useResumableSse(),
       useBufferedBody(),
+      useErrorCodes(),
       ...useOperationLimits(),
     ],
   });

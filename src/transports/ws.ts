@@ -8,11 +8,12 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createByteBudget, type DeliveryBudget } from '../broker/budget.js';
 import { ErrorCode, RoomcastCloseCode, RoomcastError } from '../errors.js';
 import { withDeadline } from '../deadline.js';
+import { codeVariableErrors } from '../graphql/error-codes.js';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
 import { serveProtocol } from './ws-adapter.js';
@@ -76,6 +77,8 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
     wss,
     {
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
+      onNext: (_ctx, _id, _payload, _args, { errors, ...result }) => (errors ? { ...result, errors: webSocketErrors(errors) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => webSocketErrors(errors),
       execute: (args) => (args as EnvelopedArgs).execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).subscribe(args) as never,
       onSubscribe: async (ctx, id, params) => {
@@ -164,6 +167,25 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
       await closed;
     },
   };
+}
+
+/**
+ * Errors as a WebSocket client gets them: without `extensions.http`, which Yoga's own errors carry
+ * for the HTTP status (over HTTP, Yoga answers with it and drops it from the body); variables that
+ * could not be coerced carry BAD_USER_INPUT, including those of subscriptions delivered directly.
+ */
+function webSocketErrors(errors: readonly GraphQLError[]): GraphQLFormattedError[] {
+  codeVariableErrors(errors);
+  return errors.map((error) => {
+    const formatted: GraphQLFormattedError = typeof error.toJSON === 'function' ? error.toJSON() : error;
+    if (!formatted.extensions || !('http' in formatted.extensions)) return formatted;
+    const { http: _http, ...extensions } = formatted.extensions;
+    return Object.keys(extensions).length > 0 ? { ...formatted, extensions } : withoutExtensions(formatted);
+  });
+}
+
+function withoutExtensions({ extensions: _extensions, ...error }: GraphQLFormattedError): GraphQLFormattedError {
+  return error;
 }
 
 interface Connection {

@@ -16,6 +16,8 @@ export const ErrorCode = {
   SLOW_CONSUMER: 'SLOW_CONSUMER',
   /** A WebSocket connection already runs MAX_SUBSCRIPTIONS_PER_CONNECTION operations. */
   TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
+  /** A POST body not sent as `content-type: application/json` (or sent without a content-type). */
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -25,6 +27,7 @@ const httpStatus: Record<ErrorCode, number> = {
   UNAVAILABLE: 503,
   SLOW_CONSUMER: 503,
   TOO_MANY_SUBSCRIPTIONS: 429,
+  UNSUPPORTED_MEDIA_TYPE: 415,
 };
 
 /**

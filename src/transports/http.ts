@@ -11,6 +11,7 @@ import { resumeCursorOf, useCursorExtension, type ResumeSource } from '../graphq
 import { createRoomcastSchema } from '../graphql/schema.js';
 import { useErrorCodes } from '../graphql/error-codes.js';
 import type { Logger } from '../log.js';
+import { useHttpRequestRules } from './http-requests.js';
 import { useBufferedBody } from './node-http.js';
 import { useResumableSse } from './sse.js';
 
@@ -56,6 +57,8 @@ export function createHttpHandler({ broker, ready, maxPayloadBytes, maxBodyBytes
       useReadinessCheck({ endpoint: '/readyz', check: ready }),
       useCursorExtension(),
       useResumableSse(),
+      // Before useBufferedBody, which hands the parser it chooses the buffered body.
+      useHttpRequestRules(),
       useBufferedBody(),
       useErrorCodes(),
       ...useOperationLimits(),

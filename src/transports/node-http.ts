@@ -18,6 +18,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { processRegularResult, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
+import { GRAPHQL_RESPONSE_JSON, isJsonContentType } from './http-requests.js';
 
 /** Bodies read by the listener, for the requests it handed to Yoga without one. */
 const bodies = new WeakMap<Request, string>();
@@ -87,7 +88,7 @@ function isBufferable(req: IncomingMessage, maxBodyBytes: number): boolean {
   const { accept, 'content-type': contentType, 'content-length': contentLength } = req.headers;
   return (
     req.method === 'POST' &&
-    contentType?.startsWith('application/json') === true &&
+    isJsonContentType(contentType) &&
     contentLength !== undefined &&
     /^\d+$/.test(contentLength) &&
     Number(contentLength) <= maxBodyBytes &&
@@ -126,10 +127,13 @@ function directRequest(req: IncomingMessage, body: string, endpoint: string): Di
   return isPlainParams(params) && !/\bsubscription\b/.test(params.query) ? { params, mediaType } : undefined;
 }
 
-/** What Yoga's result processors answer a plain Accept with; undefined for anything else. */
+/**
+ * What Yoga (with useHttpRequestRules, http-requests.ts) answers a plain Accept with; undefined for
+ * anything else. No Accept, and the wildcard curl and fetch send, get the preferred media type.
+ */
 function mediaTypeFor(accept: string | undefined): DirectRequest['mediaType'] | undefined {
-  if (accept === 'application/graphql-response+json') return accept;
-  if (accept === undefined || accept === '*/*' || accept === 'application/json') return 'application/json';
+  if (accept === undefined || accept === '*/*' || accept === GRAPHQL_RESPONSE_JSON) return GRAPHQL_RESPONSE_JSON;
+  if (accept === 'application/json') return accept;
   return undefined;
 }
 

@@ -98,6 +98,8 @@ describe('HTTP', () => {
       ...(chunked ? { body: new Blob([text]).stream(), duplex: 'half' } : { body: text }),
     } as RequestInit);
 
+  const missingVariable = JSON.stringify({ query: 'mutation($d: JSON!) { publish(room: "same", event: "e", data: $d) { seq } }' });
+
   it.each([
     ['a publish', JSON.stringify({ query: 'mutation { publish(room: "same", event: "e", data: 1) { room event data } }' }), {}, 200],
     ['invalid JSON', '{"query":', {}, 400],
@@ -107,8 +109,15 @@ describe('HTTP', () => {
     ['a batch', '[{"query":"{ __typename }"}]', {}, 400],
     ['a subscription', '{"query":"subscription { messages(room: \\"same\\") { __typename } }"}', { accept: 'application/json' }, 406],
     ['an unknown field, for application/json', '{"query":"{ nope }"}', { accept: 'application/json' }, 200],
-    ['an unknown field, from a browser origin', '{"query":"{ nope }"}', { origin: 'http://app.test' }, 200],
+    ['an unknown field, from a browser origin', '{"query":"{ nope }"}', { origin: 'http://app.test' }, 400],
     ['an unknown field, for application/graphql-response+json', '{"query":"{ nope }"}', { accept: 'application/graphql-response+json' }, 400],
+    ['an unknown field, for */*', '{"query":"{ nope }"}', { accept: '*/*' }, 400],
+    ['a parse error, for */*', '{"query":"{ nope "}', { accept: '*/*' }, 400],
+    ['a missing variable', missingVariable, {}, 400],
+    ['a missing variable, for application/json', missingVariable, { accept: 'application/json' }, 200],
+    ['data: null', '{"query":"mutation { publish(room: \\"same\\", event: \\"e\\", data: null) { seq } }"}', {}, 400],
+    ['a text/plain body', '{"query":"{ __typename }"}', { 'content-type': 'text/plain' }, 415],
+    ['a form body (curl -d)', '{"query":"{ __typename }"}', { 'content-type': 'application/x-www-form-urlencoded' }, 415],
   ])('should answer %s the same with a Content-Length as chunked', async (_what, text, headers, status) => {
     const [whole, chunked] = await Promise.all([post(text, false, headers), post(text, true, headers)]);
     expect([whole.status, chunked.status]).toEqual([status, status]);

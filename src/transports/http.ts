@@ -1,18 +1,20 @@
 /**
  * The HTTP side, all on Yoga: queries and mutations (GET/POST), subscriptions over server-sent
  * events, GraphiQL (served from an installed package, so it works offline; its subscriptions run
- * over the WebSocket), `/healthz` (the process is up) and `/readyz` (the broker can store publishes).
+ * over the WebSocket), `/graphql/schema.graphql` (the SDL, for client codegen), `/healthz` (the
+ * process is up) and `/readyz` (the broker can store publishes).
  */
 import { createYoga, useReadinessCheck, type GraphiQLOptions, type YogaLogger } from 'graphql-yoga';
 import type { Broker } from '../broker/broker.js';
 import { useOperationLimits } from '../graphql/armor.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { resumeCursorOf, useCursorExtension, type ResumeSource } from '../graphql/resume.js';
-import { createRoomcastSchema } from '../graphql/schema.js';
+import { createRoomcastSchema, loadTypeDefs } from '../graphql/schema.js';
 import { useErrorCodes } from '../graphql/error-codes.js';
 import type { Logger } from '../log.js';
 import { useHttpRequestRules } from './http-requests.js';
 import { useBufferedBody } from './node-http.js';
+import { useSchemaSdl } from './schema-sdl.js';
 import { useResumableSse } from './sse.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -55,6 +57,7 @@ export function createHttpHandler({ broker, ready, maxPayloadBytes, maxBodyBytes
     graphiql: { title: 'Roomcast', subscriptionsProtocol: 'WS', defaultQuery: exampleQuery },
     plugins: [
       useReadinessCheck({ endpoint: '/readyz', check: ready }),
+      useSchemaSdl(`${GRAPHQL_PATH}/schema.graphql`, loadTypeDefs().join('\n')),
       useCursorExtension(),
       useResumableSse(),
       // Before useBufferedBody, which hands the parser it chooses the buffered body.

@@ -2,6 +2,7 @@
  * The HTTP transport with fetch: queries and mutations, server-sent events, GraphiQL, health and
  * readiness, and every bad input with its code and status.
  */
+import { buildClientSchema, buildSchema, getIntrospectionQuery, printSchema, type IntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryDocument, PublishDocument, RoomMessagesDocument } from '../generated/graphql.js';
 import { postGraphQL, subscribeSse, untilLive } from '../helpers/clients.js';
@@ -159,5 +160,17 @@ describe('HTTP with Redis unreachable', () => {
     } finally {
       await broken.close();
     }
+  });
+});
+
+describe('GET /graphql/schema.graphql', () => {
+  it('should serve the SDL of schema/, which builds the same schema the server runs', async () => {
+    const response = await fetch(new URL('/graphql/schema.graphql', server.url));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    const served = buildSchema(await response.text());
+    const introspected = (await postGraphQL(server.url, getIntrospectionQuery())).body.data as unknown as IntrospectionQuery;
+    expect(printSchema(served)).toBe(printSchema(buildClientSchema(introspected)));
+    expect((await fetch(new URL('/graphql/schema.graphql', server.url), { method: 'POST' })).status).toBe(405);
   });
 });

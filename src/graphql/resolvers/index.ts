@@ -1,3 +1,4 @@
+import type { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { Resolvers } from '../../generated/resolvers.js';
 import { HistoryGap, Message, RoomEvent } from './message.js';
@@ -6,8 +7,8 @@ import { Query } from './query.js';
 import { Subscription } from './subscription.js';
 
 export const resolvers: Resolvers = {
-  JSON: JSONResolver,
-  DateTime: DateTimeResolver,
+  JSON: behaviourOf(JSONResolver),
+  DateTime: behaviourOf(DateTimeResolver),
   Query,
   Mutation,
   Subscription,
@@ -15,3 +16,12 @@ export const resolvers: Resolvers = {
   HistoryGap,
   RoomEvent,
 };
+
+/**
+ * A graphql-scalars type without its description: graphql-tools copies every property of a scalar
+ * resolver onto the schema's type, and the description clients see is ours (schema/scalars.graphql).
+ */
+function behaviourOf(scalar: GraphQLScalarType): GraphQLScalarType {
+  const { description: _ours, ...behaviour } = scalar;
+  return behaviour as GraphQLScalarType;
+}

@@ -1,0 +1,21 @@
+/**
+ * `GET /graphql/schema.graphql`: the schema as the SDL files in schema/ hold it (descriptions
+ * included), for client codegen against a running server (GraphQL Code Generator's URL loader reads
+ * a `.graphql` URL as SDL). The same files ship in @roomcast/client. Introspection of `/graphql`
+ * answers the same question for tools that prefer it.
+ */
+import type { Plugin } from 'graphql-yoga';
+
+export function useSchemaSdl(path: string, sdl: string): Plugin {
+  return {
+    onRequest({ request, url, fetchAPI, endResponse }) {
+      if (url.pathname !== path) return;
+      const allowed = request.method === 'GET' || request.method === 'HEAD';
+      endResponse(
+        allowed
+          ? new fetchAPI.Response(request.method === 'HEAD' ? null : sdl, { headers: { 'content-type': 'text/plain; charset=utf-8' } })
+          : new fetchAPI.Response(null, { status: 405, headers: { allow: 'GET, HEAD' } }),
+      );
+    },
+  };
+}

@@ -6,7 +6,8 @@
  *   `missed: null`, then live); directly, under urql and under Apollo; every URL of a list down at once;
  * - frozen (SIGSTOP): connections stay open or hang in the handshake and nothing answers; the client
  *   notices (pong and connect timeouts), moves to another replica and resumes there.
- * The sinks must never see `error` or `complete`: the client does not give up.
+ * The sinks must never see `error` or `complete`: the client does not give up. A browser-style
+ * EventSource (SSE) is held to the same promise (the README's "when a client gives up" table).
  */
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
@@ -14,6 +15,7 @@ import { createRoomcastClient, type HistoryGapInfo, type RoomcastClientOptions }
 import { createClient as createUrqlClient, fetchExchange, subscriptionExchange } from '@urql/core';
 import { OperationTypeNode, print } from 'graphql';
 import type { Client } from 'graphql-ws';
+import { EventSource } from 'eventsource';
 import { pipe, subscribe } from 'wonka';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -217,6 +219,37 @@ describe('a server killed and started again seconds later (connections refused m
     b = await redisReplica(portB);
     await publishRange(publisher, room, 11, 12);
     await expectExactly(received, 12);
+  });
+  it('an EventSource over SSE reconnects by itself and resumes with Last-Event-ID', async () => {
+    const room = 'refused-sse';
+    const publisher = await redisReplica();
+    const port = await freePort();
+    let server = await redisReplica(port);
+    const start = await publish(publisher, room, 0);
+    const url = new URL(server.url);
+    url.searchParams.set('query', print(RoomMessagesDocument));
+    url.searchParams.set('variables', JSON.stringify({ room, after: start.cursor }));
+    let refused = 0;
+    const received: Received = { ns: [], gaps: [] };
+    const source = new EventSource(url, {
+      fetch: (input, init) =>
+        fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), accept: 'text/event-stream' } }).catch((error: unknown) => {
+          refused++;
+          throw error;
+        }),
+    });
+    cleanups.push(() => source.close());
+    source.addEventListener('next', (event) => record(received, (JSON.parse(event.data) as { data: { messages: Event } }).data.messages));
+    await publishRange(publisher, room, 1, 5);
+    await waitFor('the first messages', () => received.ns.length === 5);
+
+    await server.stop('SIGKILL');
+    await publishRange(publisher, room, 6, 15);
+    await waitFor('two refused attempts', () => refused >= 2, 20_000);
+    server = await redisReplica(port);
+    await publishRange(publisher, room, 16, 20);
+    await expectExactly(received, 20);
+    expect(source.readyState).toBe(EventSource.OPEN);
   });
 });
 

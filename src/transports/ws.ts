@@ -77,7 +77,8 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
     wss,
     {
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
-      onNext: (_ctx, _id, _payload, _args, { errors, ...result }) => (errors ? { ...result, errors: webSocketErrors(errors) } : undefined),
+      // Called for every event delivered without direct delivery: no allocation unless there are errors.
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: webSocketErrors(result.errors) } : undefined),
       onError: (_ctx, _id, _payload, errors) => webSocketErrors(errors),
       execute: (args) => (args as EnvelopedArgs).execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).subscribe(args) as never,

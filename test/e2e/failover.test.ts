@@ -1,6 +1,6 @@
 /**
  * Replicas going away, for real: one is SIGKILLed, another drained with SIGTERM, while messages are
- * published. Clients on roomcast/client move to another replica and resume: nothing lost, nothing
+ * published. Clients on @roomcast/client move to another replica and resume: nothing lost, nothing
  * repeated, and every publish that returned success reaches every subscriber.
  */
 import { print } from 'graphql';

@@ -1,7 +1,7 @@
 /**
  * Clients resume by themselves: the server drops sockets (TCP destroy, no close frame) several times
  * while messages are published at a steady rate, and the application-level subscription still sees
- * every message exactly once, in seq order. For roomcast/client over graphql-ws directly, under urql
+ * every message exactly once, in seq order. For @roomcast/client over graphql-ws directly, under urql
  * and under Apollo Client, and for a browser-style EventSource over SSE.
  */
 import type { Socket } from 'node:net';
@@ -88,7 +88,7 @@ async function expectExactlyOnce(received: number[], count: number): Promise<voi
 const dataN = (value: unknown) => (value as { data?: { n?: number } } | undefined)?.data?.n ?? -1;
 
 describe('automatic resume through dropped connections', () => {
-  it('roomcast/client over graphql-ws: every message once, in order', async () => {
+  it('@roomcast/client over graphql-ws: every message once, in order', async () => {
     const room = 'auto-graphql-ws';
     const start = await publish(room, 0);
     const received: number[] = [];
@@ -102,7 +102,7 @@ describe('automatic resume through dropped connections', () => {
     await expectExactlyOnce(received, 60);
   });
 
-  it('urql subscriptionExchange over roomcast/client: every message once, in order', async () => {
+  it('urql subscriptionExchange over @roomcast/client: every message once, in order', async () => {
     const room = 'auto-urql';
     const start = await publish(room, 0);
     const ws = roomcastClient();
@@ -130,7 +130,7 @@ describe('automatic resume through dropped connections', () => {
     await expectExactlyOnce(received, 60);
   });
 
-  it('Apollo GraphQLWsLink over roomcast/client: every message once, in order', async () => {
+  it('Apollo GraphQLWsLink over @roomcast/client: every message once, in order', async () => {
     const room = 'auto-apollo';
     const start = await publish(room, 0);
     const apollo = new ApolloClient({

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Plugin } from 'graphql-yoga';
 import { brokerFromConfig, type Broker } from './broker/index.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -24,7 +25,15 @@ export interface RoomcastServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, log: Logger): Promise<RoomcastServer> {
+export interface ServerOptions {
+  /**
+   * Envelop plugins added to Roomcast's own, for embedders: they run for every operation on every
+   * transport (HTTP, its fast path, SSE, WebSocket with direct delivery on or off).
+   */
+  readonly plugins?: readonly Plugin[];
+}
+
+export async function startServer(config: Config, log: Logger, { plugins }: ServerOptions = {}): Promise<RoomcastServer> {
   const broker = brokerFromConfig(config, log);
   let draining = false;
   const yoga = createHttpHandler({
@@ -33,6 +42,7 @@ export async function startServer(config: Config, log: Logger): Promise<Roomcast
     maxPayloadBytes: config.maxPayloadBytes,
     maxBodyBytes: config.httpMaxBodyBytes,
     log,
+    plugins,
   });
   const requests = new RequestTracker();
   const handle = nodeRequestListener(yoga, { maxBodyBytes: config.httpMaxBodyBytes, log });

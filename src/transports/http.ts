@@ -4,12 +4,13 @@
  * over the WebSocket), `/graphql/schema.graphql` (the SDL, for client codegen), `/healthz` (the
  * process is up) and `/readyz` (the broker can store publishes).
  */
-import { createYoga, useReadinessCheck, type GraphiQLOptions, type YogaLogger } from 'graphql-yoga';
+import { createYoga, useReadinessCheck, type GraphiQLOptions, type Plugin, type YogaLogger } from 'graphql-yoga';
 import type { Broker } from '../broker/broker.js';
 import { useOperationLimits } from '../graphql/armor.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { resumeCursorOf, useCursorExtension, type ResumeSource } from '../graphql/resume.js';
 import { createRoomcastSchema, loadTypeDefs } from '../graphql/schema.js';
+import { useSourceStreams } from '../graphql/source-stream.js';
 import { useErrorCodes } from '../graphql/error-codes.js';
 import type { Logger } from '../log.js';
 import { useHttpRequestRules } from './http-requests.js';
@@ -27,6 +28,8 @@ export interface HttpOptions {
   /** Largest request body: Yoga answers 413 past it. */
   readonly maxBodyBytes: number;
   readonly log: Logger;
+  /** More envelop plugins, run on every transport (HTTP, SSE, WebSocket), after Roomcast's own. */
+  readonly plugins?: readonly Plugin[];
 }
 
 const exampleQuery = `# Open a second tab, subscribe there, then run the mutation here.
@@ -44,7 +47,7 @@ mutation Say {
 `;
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Yoga's server-context slot: none here
-export function createHttpHandler({ broker, ready, maxPayloadBytes, maxBodyBytes, log }: HttpOptions) {
+export function createHttpHandler({ broker, ready, maxPayloadBytes, maxBodyBytes, log, plugins = [] }: HttpOptions) {
   return createYoga<{}, GraphQLContext>({
     schema: createRoomcastSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
@@ -65,6 +68,9 @@ export function createHttpHandler({ broker, ready, maxPayloadBytes, maxBodyBytes
       useBufferedBody(),
       useErrorCodes(),
       ...useOperationLimits(),
+      ...plugins,
+      // Last: direct delivery's subscriptions stop at the source stream, after every other onSubscribe.
+      useSourceStreams(),
     ],
   });
 }

@@ -9,6 +9,9 @@
  * - Everything else (GET, GraphiQL, health checks, event streams, chunked bodies) goes through Yoga's
  *   Node adapter unchanged.
  *
+ * Checks belong in the context factory or in envelop hooks (onParams onwards), which every path
+ * runs: Yoga's onRequest hooks do not run for the first kind (test/integration/guarded-path.test.ts).
+ *
  * Why: for a publish, the adapter's streaming of bodies through web streams and abort signals, and
  * the request parsing and routing a plain server-side POST does not need, cost more server CPU than
  * the rest of the publish (bench/README.md). test/integration/http.test.ts holds the ways to the same

@@ -9,16 +9,23 @@
  * (server frames are unmasked). graphql-ws still owns the protocol: connection, ids, `complete`,
  * errors; it sees an iterator that never yields and ends when the subscription does.
  *
- * Event fields resolve without the context, so a group renders with its first member's context.
+ * Only the source stream is shared: each subscriber's own subscribe step (the resolver, with its
+ * context, and every plugin's onSubscribe: authorization included) runs through Yoga's envelop as
+ * on every other path. Events render with no context at all: a group's result depends on nothing
+ * but its key (document, operation name, variables) and the event, so subscribers that share a
+ * group can never see what one of them alone may see.
  */
 import type { Duplex } from 'node:stream';
-import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import { RoomSubscription, type SubscriptionEvent } from '../broker/subscription.js';
 import { RoomcastError } from '../errors.js';
 import { resumeExtensions } from '../graphql/resume.js';
+import { subscribeToSource } from '../graphql/source-stream.js';
 
 export type RenderArgs = ExecutionArgs;
+/** Envelop's subscribe for the operation, which runs every plugin's onSubscribe. */
+export type EnvelopedSubscribe = (args: ExecutionArgs) => unknown;
 
 export interface Subscriber {
   readonly ws: WebSocket;
@@ -33,7 +40,12 @@ class RenderGroup {
   /** Rendered `payload` JSON of live messages, shared by every member (the same Message object reaches all). */
   private readonly rendered = new WeakMap<object, Buffer | Promise<Buffer>>();
 
-  constructor(readonly args: RenderArgs) {}
+  private readonly args: ExecutionArgs;
+
+  constructor(args: RenderArgs) {
+    // Field resolvers of room events read only the event: no subscriber's context or root.
+    this.args = { schema: args.schema, document: args.document, operationName: args.operationName, variableValues: args.variableValues, contextValue: {} };
+  }
 
   render(event: SubscriptionEvent): Buffer | Promise<Buffer> {
     const cacheable = !(event instanceof RoomcastError) && 'seq' in event;
@@ -55,12 +67,12 @@ export class DirectDelivery {
   private readonly groups = new Map<string, RenderGroup>();
 
   /**
-   * Runs the subscription's resolver (graphql-js createSourceEventStream) and, when it yields a room
+   * Subscribes through envelop down to the resolver's source stream and, when it is a room
    * subscription, pipes it to the socket. Returns what graphql-ws should iterate: an error result,
    * or an iterator that yields nothing and ends with the subscription.
    */
-  async subscribe(args: RenderArgs, subscriber: Subscriber): Promise<ExecutionResult | AsyncIterableIterator<never>> {
-    const source = await createSourceEventStream(args);
+  async subscribe(args: RenderArgs, subscribe: EnvelopedSubscribe, subscriber: Subscriber): Promise<ExecutionResult | AsyncIterableIterator<never>> {
+    const source = await subscribeToSource(subscribe, args);
     if (!(source instanceof RoomSubscription)) return source as ExecutionResult;
     const key = groupKey(args);
     let group = this.groups.get(key);
@@ -69,7 +81,7 @@ export class DirectDelivery {
       this.groups.set(key, group);
     }
     group.members++;
-    if (group.args !== args) releaseContext(args);
+    releaseContext(args);
     const joined = group;
     const parked = new Parked(() => {
       source.close();
@@ -120,8 +132,8 @@ class Member {
 
 /**
  * graphql-ws holds each operation's execution arguments until it ends, but a member's own context
- * and variables are not needed once its source stream exists (its group renders with the first
- * member's): let them go, which keeps an idle subscription smaller.
+ * and variables are not needed once its source stream exists (its group renders with a copy of the
+ * document and variables, and no context): let them go, which keeps an idle subscription smaller.
  */
 function releaseContext(args: RenderArgs): void {
   const mutable = args as { contextValue?: unknown; variableValues?: unknown };

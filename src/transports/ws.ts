@@ -17,7 +17,7 @@ import { codeVariableErrors } from '../graphql/error-codes.js';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
 import { serveProtocol } from './ws-adapter.js';
-import { DirectDelivery, type RenderArgs } from './ws-delivery.js';
+import { DirectDelivery } from './ws-delivery.js';
 
 export interface WebSocketOptions {
   readonly keepAliveMs: number;
@@ -51,7 +51,8 @@ const CLOSE_HANDSHAKE_MS = 1_000;
 export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, options: WebSocketOptions): WebSocketTransport {
   // noServer: upgrades are routed here by path, and errors of the HTTP server (such as EADDRINUSE)
   // stay the HTTP server's instead of being re-emitted by the WebSocket server.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  // No compression: direct delivery writes pre-built uncompressed frames past ws (ws-delivery.ts).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
   const connections = new WeakMap<WebSocket, Connection>();
   const rawSockets = new WeakMap<WebSocket, Duplex>();
   const delivery = new DirectDelivery();
@@ -121,7 +122,7 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
         const connection = connections.get(ctx.extra.socket);
         if (options.directDelivery && connection && getOperationAST(document, params.operationName)?.operation === 'subscription') {
           // Room events go straight to the socket (ws-delivery.ts); graphql-ws keeps the protocol.
-          args.subscribe = (subscribeArgs) => delivery.subscribe(subscribeArgs as RenderArgs, { ...connection, id });
+          args.subscribe = (subscribeArgs) => delivery.subscribe(subscribeArgs, subscribe, { ...connection, id });
         }
         return args;
       },

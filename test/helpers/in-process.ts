@@ -4,15 +4,15 @@
  */
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { startServer, type RoomcastServer } from '../../src/server.js';
+import { startServer, type RoomcastServer, type ServerOptions } from '../../src/server.js';
 
 export interface TestServer extends RoomcastServer {
   readonly wsUrl: string;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, options: ServerOptions = {}): Promise<TestServer> {
   // No drain window: tests close servers with connections still open and should not wait for it.
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DRAIN_MS: '0', ...env });
-  const server = await startServer(config, createLogger(config.logLevel));
+  const server = await startServer(config, createLogger(config.logLevel), options);
   return Object.assign(server, { wsUrl: server.url.replace(/^http/, 'ws') });
 }

@@ -26,9 +26,10 @@ export interface Backend {
   /**
    * Atomically: assigns the room's next seq (starting a new epoch when the room has none), appends
    * the message to the bounded history, and publishes it to every replica's `onMessage`. Publishes
-   * of one room reach every replica in seq order. `dataJson` is valid JSON text.
+   * of one room reach every replica in seq order. `dataJson` is valid JSON text; `sender` is any
+   * string (or null), stored JSON-encoded exactly as `encodeMessage` does.
    */
-  append(room: string, event: string, dataJson: string): Promise<Message>;
+  append(room: string, event: string, dataJson: string, sender: string | null): Promise<Message>;
   read(room: string, query: ReadQuery): Promise<RoomSnapshot>;
   /** Starts delivering the room's messages to `onMessage`; resolves once no later publish can be missed. */
   listen(room: string): Promise<void>;

@@ -24,7 +24,11 @@ import { asUnavailable, RoomSubscription } from './subscription.js';
 
 export interface Broker {
   readonly kind: Backend['kind'];
-  publish(room: string, event: string, dataJson: string): Promise<Message>;
+  /**
+   * `sender`: the `sub` of the token that published, set by the server (never taken from a client's
+   * arguments); omitted for anonymous publishes and when auth is off, and then the message's sender is null.
+   */
+  publish(room: string, event: string, dataJson: string, sender?: string): Promise<Message>;
   /** Held messages oldest first: the first `limit` after `after`, or the latest `limit`. */
   history(room: string, after: Cursor | undefined, limit: number): Promise<Message[]>;
   /**
@@ -95,8 +99,8 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
 
   return {
     kind: backend.kind,
-    publish: (room, event, dataJson) => {
-      const publishing = guard(() => backend.append(room, event, dataJson));
+    publish: (room, event, dataJson, sender) => {
+      const publishing = guard(() => backend.append(room, event, dataJson, sender ?? null));
       inFlight.add(publishing);
       const done = () => inFlight.delete(publishing);
       publishing.then(done, done);

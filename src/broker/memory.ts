@@ -3,7 +3,7 @@
  * memory, with the same promises as Redis (atomic append and publish, bounded history, expiry after
  * the last publish). A restart of the process is a reset of every room: old cursors get a HistoryGap.
  */
-import type { Message } from '../rooms/message.js';
+import { encodeMessage, type Message } from '../rooms/message.js';
 import type { Backend, ReadQuery, RoomSnapshot } from './backend.js';
 import { newEpoch } from './epoch.js';
 
@@ -49,7 +49,7 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
     onMessage: () => {},
     onResume: () => {},
 
-    async append(room, event, dataJson) {
+    async append(room, event, dataJson, sender) {
       if (closed) throw new Error('memory backend is closed');
       let state = live(room);
       if (!state) {
@@ -58,15 +58,12 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
       }
       state.seq += 1;
       state.expiresAt = now() + ttlMs;
+      const envelope = { room, seq: state.seq, epoch: state.epoch, event, publishedAt: now(), sender };
       const message: Message = {
-        room,
-        seq: state.seq,
-        epoch: state.epoch,
-        event,
+        ...envelope,
         data: JSON.parse(dataJson) as unknown,
-        publishedAt: now(),
-        // As long as the JSON the Redis backend would carry (see rooms/message.ts encodeMessage).
-        size: dataJson.length + room.length + event.length + 100,
+        // The length of the JSON the Redis backend would carry, byte for byte the same.
+        size: encodeMessage(envelope, dataJson).length,
       };
       state.history.push(message);
       if (state.history.length > options.historySize) state.history.shift();

@@ -10,7 +10,7 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import { withDeadline } from '../deadline.js';
 import type { Logger } from '../log.js';
-import { decodeMessage, type Message } from '../rooms/message.js';
+import { decodeMessage, encodeSender, type Message } from '../rooms/message.js';
 import type { Backend, ReadQuery, RoomSnapshot } from './backend.js';
 import { newEpoch } from './epoch.js';
 import { redisKeys } from './redis-keys.js';
@@ -79,7 +79,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     onMessage: () => {},
     onResume: () => {},
 
-    async append(room, event, dataJson) {
+    async append(room, event, dataJson, sender) {
       const json = await publisher.roomcastPublish(
         keys.meta(room),
         keys.log(room),
@@ -90,6 +90,8 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
         dataJson,
         options.historySize,
         options.historyTtlSeconds * 1000,
+        // Arbitrary text from a token: encoded here, so the script splices a valid JSON value.
+        encodeSender(sender),
       );
       return decodeMessage(json);
     },

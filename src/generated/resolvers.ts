@@ -47,6 +47,11 @@ export type Message = {
   publishedAt: Scalars['DateTime']['output'];
   /** The room the message was published to; `"*"` for messages sent with `broadcast`. */
   room: Scalars['ID']['output'];
+  /**
+   * Who published it: the `sub` claim of the token that published it; null for anonymous publishes and when
+   * auth is off. Set by the server, never by the client: no argument lets a client choose it.
+   */
+  sender?: Maybe<Scalars['ID']['output']>;
   /** Position in the room: 1, 2, 3 ... strictly increasing by one, the same on every replica. */
   seq: Scalars['Int']['output'];
 };
@@ -246,6 +251,7 @@ export type MessageResolvers<ContextType = GraphQLContext, ParentType extends Re
   event?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   publishedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   room?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  sender?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };

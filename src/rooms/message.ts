@@ -1,6 +1,7 @@
 /**
  * The message envelope, as stored in history and sent between replicas. Its JSON form is built by the
  * Redis publish script, so the decoder is strict: a malformed frame is rejected, never passed on.
+ * Field order in that form: room, seq, epoch, event, publishedAt, sender, data (data last, spliced).
  */
 
 export interface Message {
@@ -14,6 +15,11 @@ export interface Message {
   readonly data: unknown;
   /** Milliseconds since the Unix epoch, by the broker's clock. */
   readonly publishedAt: number;
+  /**
+   * The `sub` claim of the token that published it, set by the server; null for anonymous publishes
+   * and when auth is off. Arbitrary text: always JSON-encoded, never spliced raw.
+   */
+  readonly sender: string | null;
   /** Length of the message's JSON form: what it costs to hold and to send. */
   readonly size: number;
 }
@@ -33,9 +39,18 @@ export function isHistoryGap(event: RoomEvent): event is HistoryGap {
   return 'after' in event;
 }
 
-/** Serializes a message the way the Redis publish script does (data is already JSON text). */
+/**
+ * The sender as the JSON text the publish script splices: a JSON string literal, or `null`.
+ * JSON.stringify of any string is valid JSON (quotes, backslashes and control characters escaped,
+ * lone surrogates as \uXXXX), so whatever a token holds cannot break out of the value.
+ */
+export function encodeSender(sender: string | null): string {
+  return sender === null ? 'null' : JSON.stringify(sender);
+}
+
+/** Serializes a message byte for byte as the Redis publish script does (data is already JSON text). */
 export function encodeMessage(m: Omit<Message, 'data' | 'size'>, dataJson: string): string {
-  return `{"room":${JSON.stringify(m.room)},"seq":${m.seq},"epoch":${JSON.stringify(m.epoch)},"event":${JSON.stringify(m.event)},"publishedAt":${m.publishedAt},"data":${dataJson}}`;
+  return `{"room":${JSON.stringify(m.room)},"seq":${m.seq},"epoch":${JSON.stringify(m.epoch)},"event":${JSON.stringify(m.event)},"publishedAt":${m.publishedAt},"sender":${encodeSender(m.sender)},"data":${dataJson}}`;
 }
 
 export class MalformedMessageError extends Error {
@@ -62,6 +77,9 @@ export function decodeMessage(json: string): Message {
   ) {
     throw new MalformedMessageError('message lacks room, seq, epoch, event, publishedAt or data');
   }
+  // Absent in messages stored before senders existed: those have none.
+  if (m.sender === undefined) m.sender = null;
+  else if (m.sender !== null && typeof m.sender !== 'string') throw new MalformedMessageError('message sender is not a string');
   m.size = json.length;
   return m as unknown as Message;
 }

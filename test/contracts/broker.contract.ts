@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker/broker.js';
 import type { SubscriptionEvent } from '../../src/broker/subscription.js';
-import { isHistoryGap, type HistoryGap, type Message, type RoomEvent } from '../../src/rooms/message.js';
+import { encodeMessage, isHistoryGap, type HistoryGap, type Message, type RoomEvent } from '../../src/rooms/message.js';
 import { encodeCursor, type Cursor } from '../../src/rooms/cursor.js';
 import { within } from '../helpers/wait.js';
 
@@ -12,6 +12,8 @@ export interface BrokerFixture {
   readonly broker: Broker;
   /** Makes the backend lose every room's history, as a Redis restarted empty would. */
   loseHistory(): Promise<void>;
+  /** The message JSON the backend holds for a room, oldest first; only for backends that store JSON. */
+  storedJson?(room: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,20 @@ async function take(sub: AsyncIterator<SubscriptionEvent>, count: number, timeou
   }
   return out;
 }
+
+/** Senders are arbitrary text from a token: none of these may change or break the stored JSON. */
+const hostileSenders = [
+  'quote " backslash \\ slash / \\" \\\\',
+  'controls \u0000\u0001\b\f\n\r\t\u001f\u007f end',
+  'non-ASCII é ß Ω 中文 \u00a0\u2028\u2029\ufeff',
+  '</script><script>alert(1)</script><!--',
+  'emoji 😀👍🏽👨‍👩‍👧 and a lone surrogate \ud800',
+  '","data":1,"x":"',
+  '"},"data":{"evil":true},"y":"',
+  '\\',
+  '',
+  'é"\\\n<'.repeat(205).slice(0, 1024),
+];
 
 const seqs = (events: RoomEvent[]) => events.map((e) => (isHistoryGap(e) ? `gap:${e.missed}` : e.seq));
 
@@ -156,6 +172,55 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
       expect((await broker.history(room, cursorOf(published[3]!), 2)).map((m) => m.seq)).toEqual([5, 6]);
       expect((await broker.history(room, cursorOf(published[0]!), 50)).map((m) => m.seq)).toEqual([3, 4, 5, 6, 7]);
       expect(await broker.history(`${room}-empty`, undefined, 10)).toEqual([]);
+    });
+
+    it('should store and deliver any sender exactly, keeping the message valid JSON and its data unchanged', async () => {
+      const roomy = await factory({ historySize: 100 });
+      try {
+        const sub = await roomy.broker.subscribe(room, undefined);
+        const dataJson = '{"n":1,"path":"a/b","s":"\\u00e9\\"q","big":12345678901234567}';
+        const published: Message[] = [];
+        for (const sender of hostileSenders) published.push(await roomy.broker.publish(room, 'test', dataJson, sender));
+        published.push(await roomy.broker.publish(room, 'test', dataJson));
+
+        const expected = [...hostileSenders, null];
+        expect(published.map((m) => m.sender)).toEqual(expected);
+        expect(published.find((m) => m.sender?.length === 1024)).toBeDefined();
+        for (const m of published) expect(m.data).toEqual(JSON.parse(dataJson));
+
+        const live = (await take(sub, published.length)) as Message[];
+        expect(live).toEqual(published);
+        const history = await roomy.broker.history(room, undefined, 100);
+        expect(history).toEqual(published);
+        expect(history.map((m) => m.sender)).toEqual(expected);
+
+        // The JSON form (what Redis holds, what the memory backend's size counts) parses back exactly.
+        for (const m of published) {
+          const json = encodeMessage(m, dataJson);
+          expect(json.length).toBe(m.size);
+          expect({ ...JSON.parse(json), size: json.length }).toEqual(m);
+          expect(json.endsWith(`,"data":${dataJson}}`)).toBe(true);
+        }
+        const stored = await roomy.storedJson?.(room);
+        if (stored) {
+          // Byte for byte what encodeMessage makes, so both backends agree on every message's form.
+          expect(stored).toEqual(published.map((m) => encodeMessage(m, dataJson)));
+          for (const [i, json] of stored.entries()) expect(JSON.parse(json)).toMatchObject({ sender: expected[i], data: JSON.parse(dataJson) });
+        }
+        await sub.return();
+      } finally {
+        await roomy.close();
+      }
+    });
+
+    it('should give a message published without a sender a null sender', async () => {
+      const sub = await subscribe();
+      const m = await publish(1);
+      expect(m.sender).toBeNull();
+      const [live] = (await take(sub, 1)) as Message[];
+      expect(live).toEqual(m);
+      expect(live!.sender).toBeNull();
+      expect((await broker.history(room, undefined, 1))[0]!.sender).toBeNull();
     });
 
     it('should stop delivering to a subscription once it is returned', async () => {

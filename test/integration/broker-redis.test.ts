@@ -35,6 +35,10 @@ describeBrokerContract('redis', async ({ historySize }) => {
     loseHistory: async () => {
       await redis.command('FLUSHALL');
     },
+    storedJson: async (room) => {
+      const entries = (await redis.command('XRANGE', `test:{${room}}:log`, '-', '+')) as [string, string[]][];
+      return entries.map(([, fields]) => fields[1]!);
+    },
     close: () => broker.close(),
   };
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createBroker } from '../../src/broker/broker.js';
 import { createMemoryBackend } from '../../src/broker/memory.js';
 import { createLogger } from '../../src/log.js';
+import { decodeMessage, MalformedMessageError } from '../../src/rooms/message.js';
 import { describeBrokerContract } from '../contracts/broker.contract.js';
 
 describeBrokerContract('memory', async ({ historySize }) => {
@@ -54,5 +55,24 @@ describe('memory broker, when delivery resumes after an outage', () => {
       expect((await subscription.next()).value).toMatchObject({ room: rooms[i % 2], seq: i % 2 === 0 ? 3 : 2 });
     }
     await broker.close();
+  });
+});
+
+describe('decodeMessage, on the sender', () => {
+  const frame = (sender: string) =>
+    `{"room":"r","seq":1,"epoch":"e","event":"x","publishedAt":1700000000000${sender},"data":{"a":1}}`;
+
+  it('should take a string or null, and read an absent sender (stored before senders existed) as null', () => {
+    expect(decodeMessage(frame(',"sender":"a\\\\\\"b\\u0000"')).sender).toBe('a\\"b\u0000');
+    expect(decodeMessage(frame(',"sender":null')).sender).toBeNull();
+    const old = decodeMessage(frame(''));
+    expect(old.sender).toBeNull();
+    expect(old).toMatchObject({ room: 'r', seq: 1, data: { a: 1 } });
+  });
+
+  it('should reject any other sender as malformed', () => {
+    for (const sender of ['1', 'true', 'false', '{}', '[]', '["a"]', '{"sub":"a"}']) {
+      expect(() => decodeMessage(frame(`,"sender":${sender}`)), sender).toThrow(MalformedMessageError);
+    }
   });
 });

@@ -11,9 +11,13 @@
   ARGV[5]  data, as JSON text made by the caller
   ARGV[6]  history size: entries kept (exact MAXLEN, so gaps are exact even for small sizes)
   ARGV[7]  time to live of the room's keys after this publish, in milliseconds
+  ARGV[8]  sender, as JSON text made by the caller: `null`, or a JSON string literal made by
+           JSON.stringify (rooms/message.ts encodeSender). The sender is arbitrary text from a token
+           (quotes, backslashes, control characters, anything); it is never passed or spliced raw.
 
-  Returns the message JSON, exactly as published. The JSON is built by splicing strings, never by
-  cjson, which would change numbers and escape slashes in the data.
+  Returns the message JSON, exactly as published: byte for byte what rooms/message.ts encodeMessage
+  makes, fields in that order, data last. The JSON is built by splicing strings, never by cjson, which
+  would change numbers and escape slashes in the data (and would encode the sender differently).
 ]]
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
@@ -26,7 +30,7 @@ local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local now = redis.call('TIME')
 local ms = now[1] .. string.format('%03d', math.floor(tonumber(now[2]) / 1000))
 local message = '{"room":"' .. ARGV[3] .. '","seq":' .. seq .. ',"epoch":"' .. epoch .. '","event":"' .. ARGV[4]
-  .. '","publishedAt":' .. ms .. ',"data":' .. ARGV[5] .. '}'
+  .. '","publishedAt":' .. ms .. ',"sender":' .. ARGV[8] .. ',"data":' .. ARGV[5] .. '}'
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], seq .. '-0', 'm', message)
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('PEXPIRE', KEYS[2], ARGV[7])

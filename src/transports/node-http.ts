@@ -18,6 +18,7 @@
  * answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendNodeResponse } from '@whatwg-node/server';
 import { processRegularResult, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
@@ -169,8 +170,14 @@ async function respondWithResult(yoga: HttpHandler, request: Request, serverCont
 /** Yoga's fetch handler, with the body already read (useBufferedBody hands it to Yoga's parser). */
 async function respondThroughYoga(yoga: HttpHandler, request: Request, serverContext: ServerContext, body: string): Promise<void> {
   bodies.set(request, body);
-  await send(serverContext.res, await yoga.handleRequest(request, serverContext as Parameters<HttpHandler['handleRequest']>[1]));
+  const response = await yoga.handleRequest(request, serverContext as Parameters<HttpHandler['handleRequest']>[1]);
+  // A subscription POSTed with a wildcard Accept is answered with an event stream: piped as it
+  // comes (and ended when the client goes), never buffered whole.
+  if (STREAMS.test(response.headers.get('content-type') ?? '')) await sendNodeResponse(response, serverContext.res, serverContext.req, true);
+  else await send(serverContext.res, response);
 }
+
+const STREAMS = /^(text\/event-stream|multipart\/mixed)/i;
 
 async function send(res: ServerResponse, response: Response): Promise<void> {
   const payload = Buffer.from(await response.arrayBuffer());

@@ -2,12 +2,13 @@
  * The HTTP transport with fetch: queries and mutations, server-sent events, GraphiQL, health and
  * readiness, and every bad input with its code and status.
  */
-import { buildClientSchema, buildSchema, getIntrospectionQuery, printSchema, type IntrospectionQuery } from 'graphql';
+import { buildClientSchema, buildSchema, getIntrospectionQuery, print, printSchema, type IntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryDocument, PublishDocument, RoomMessagesDocument } from '../generated/graphql.js';
 import { postGraphQL, subscribeSse, untilLive } from '../helpers/clients.js';
 import { startTestServer, type TestServer } from '../helpers/in-process.js';
 import { freePort } from '../helpers/free-port.js';
+import { within } from '../helpers/wait.js';
 
 let server: TestServer;
 let counter = 0;
@@ -71,6 +72,29 @@ describe('HTTP', () => {
     expect(response.body.errors?.[0]?.extensions?.code).toBe(code);
     // ...and keep serving.
     expect((await publish(uniqueRoom(), 1)).seq).toBe(1);
+  });
+
+  it.each([
+    ['with a Content-Length (read whole)', false],
+    ['chunked', true],
+  ])('should stream a subscription POSTed with curl\'s Accept */*, %s, instead of holding the answer', async (_way, chunked) => {
+    const room = uniqueRoom();
+    const start = await publish(room, 0);
+    const controller = new AbortController();
+    const text = JSON.stringify({ query: print(RoomMessagesDocument), variables: { room, after: start.cursor } });
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: '*/*' },
+      ...(chunked ? { body: new Blob([text]).stream(), duplex: 'half' } : { body: text }),
+      signal: controller.signal,
+    } as RequestInit);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    await publish(room, 1);
+    const reader = response.body!.getReader();
+    let received = '';
+    while (!received.includes('"seq":2')) received += new TextDecoder().decode((await within(reader.read(), 5_000, 'an event')).value);
+    controller.abort();
   });
 
   it('should refuse a cursor of another room', async () => {

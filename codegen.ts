@@ -16,6 +16,7 @@ const config: CodegenConfig = {
         mappers: {
           Message: '../graphql/mappers.js#MessageModel',
           HistoryGap: '../graphql/mappers.js#HistoryGapModel',
+          Session: '../graphql/mappers.js#SessionModel',
         },
         scalars: {
           JSON: { input: 'unknown', output: 'unknown' },

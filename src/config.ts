@@ -3,6 +3,7 @@
  * Every problem is reported at once, each naming its variable; nothing else reads process.env.
  */
 import { hostname } from 'node:os';
+import { parseAuthConfig, type AuthConfig } from './auth/keys.js';
 import type { LogLevel } from './log.js';
 
 export interface Config {
@@ -51,6 +52,12 @@ export interface Config {
    * `DIRECT_DELIVERY`, default on.
    */
   readonly directDelivery: boolean;
+  /**
+   * Token verification (auth/keys.ts): on when one of `AUTH_JWT_SECRET`, `AUTH_JWT_PUBLIC_KEY`,
+   * `AUTH_JWT_PUBLIC_KEY_FILE`, `AUTH_JWKS_URL` is set; undefined (off) otherwise, and then everyone
+   * may do everything.
+   */
+  readonly auth: AuthConfig | undefined;
   /** `LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
   readonly logLevel: LogLevel;
   /** Name of this process in logs. `REPLICA_ID`, default `<hostname>:<port>`. */
@@ -104,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     drainMs: int('DRAIN_MS', 5_000, 0),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 1),
     directDelivery: bool('DIRECT_DELIVERY', true),
+    auth: parseAuthConfig(env, problems),
     logLevel: parseLogLevel(nonEmpty(env.LOG_LEVEL), problems),
     replicaId: nonEmpty(env.REPLICA_ID) ?? `${hostname()}:${port}`,
   };

@@ -18,6 +18,10 @@ export const ErrorCode = {
   TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
   /** A POST body not sent as `content-type: application/json` (or sent without a content-type). */
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  /** No valid token: a bad one, or none where anonymous clients may not do what was asked. */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** A valid token whose capability does not allow what was asked. */
+  FORBIDDEN: 'FORBIDDEN',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -28,6 +32,13 @@ const httpStatus: Record<ErrorCode, number> = {
   SLOW_CONSUMER: 503,
   TOO_MANY_SUBSCRIPTIONS: 429,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+};
+
+/** RFC 6750: a 401 names the scheme a client should authenticate with. */
+const httpHeaders: Partial<Record<ErrorCode, Record<string, string>>> = {
+  UNAUTHENTICATED: { 'WWW-Authenticate': 'Bearer realm="roomcast"' },
 };
 
 /**
@@ -44,7 +55,7 @@ export class RoomcastError extends GraphQLError {
   // expected failure is for the logs, not for the client.
   constructor(code: ErrorCode, message: string) {
     super(message, { extensions: { code } });
-    Object.defineProperty(this.extensions, 'http', { value: { status: httpStatus[code] }, enumerable: false });
+    Object.defineProperty(this.extensions, 'http', { value: { status: httpStatus[code], headers: httpHeaders[code] }, enumerable: false });
     this.code = code;
   }
 }
@@ -66,4 +77,6 @@ export const RoomcastCloseCode = {
   TryAgainLater: 1013,
   /** The client read too slowly and its undelivered messages exceeded MAX_BUFFERED_BYTES: resume later. */
   SlowConsumer: 4008,
+  /** The connection's token is invalid, expired or revoked (the reason says which): reconnect with a fresh one. */
+  Forbidden: 4403,
 } as const;

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
+import { createAuthenticator } from './auth/authenticator.js';
 import { brokerFromConfig, type Broker } from './broker/index.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -35,9 +36,14 @@ export interface ServerOptions {
 
 export async function startServer(config: Config, log: Logger, { plugins }: ServerOptions = {}): Promise<RoomcastServer> {
   const broker = brokerFromConfig(config, log);
+  const authenticator = createAuthenticator(config.auth);
+  if (!authenticator.enabled) {
+    log.warn('auth is off: anyone who can reach this server may read, subscribe and publish to every room (set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY(_FILE) or AUTH_JWKS_URL)');
+  }
   let draining = false;
   const yoga = createHttpHandler({
     broker,
+    authenticator,
     ready: async () => !draining && (await broker.ready()),
     maxPayloadBytes: config.maxPayloadBytes,
     maxBodyBytes: config.httpMaxBodyBytes,
@@ -50,7 +56,7 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
     requests.track(req, res);
     handle(req, res);
   });
-  const ws = attachWebSocket(httpServer, yoga, log, {
+  const ws = attachWebSocket(httpServer, yoga, authenticator, log, {
     keepAliveMs: config.keepAliveMs,
     connectionInitTimeoutMs: config.connectionInitTimeoutMs,
     maxConnections: config.maxConnections,

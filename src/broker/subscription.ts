@@ -43,6 +43,8 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
   private sink: ((event: SubscriptionEvent) => void) | undefined;
   private finished = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+  private readonly closers: (() => void)[] = [];
 
   constructor(private readonly options: SubscriptionOptions) {}
 
@@ -147,7 +149,17 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
     return this;
   }
 
+  /** Calls `fn` once the subscription is closed (at once if it already is). */
+  onClose(fn: () => void): void {
+    if (this.closed) fn();
+    else this.closers.push(fn);
+  }
+
   close(): void {
+    if (!this.closed) {
+      this.closed = true;
+      for (const fn of this.closers.splice(0)) fn();
+    }
     this.finished = true;
     clearTimeout(this.retry);
     this.drop();

@@ -1,11 +1,19 @@
 /**
  * What every resolver receives, on every transport (HTTP, SSE and WebSocket share one pipeline).
  */
+import type { Identity } from '../auth/authenticator.js';
 import type { Broker } from '../broker/broker.js';
 import type { DeliveryBudget } from '../broker/budget.js';
 
 export interface GraphQLContext {
   readonly broker: Broker;
+  /** Who is asking (auth/): resolvers authorize every room operation against it. */
+  readonly identity: Identity;
+  /**
+   * True for operations of a WebSocket connection, which is closed (4403) when its token expires;
+   * an event stream's subscription ends by itself instead.
+   */
+  readonly overWebSocket: boolean;
   /** Largest `data` accepted by publish and broadcast, in bytes of serialized JSON. */
   readonly maxPayloadBytes: number;
   /**

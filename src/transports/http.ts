@@ -4,12 +4,15 @@
  * over the WebSocket), `/graphql/schema.graphql` (the SDL, for client codegen), `/healthz` (the
  * process is up) and `/readyz` (the broker can store publishes).
  */
+import { printSchema } from 'graphql';
 import { createYoga, useReadinessCheck, type GraphiQLOptions, type Plugin, type YogaLogger } from 'graphql-yoga';
+import type { Authenticator } from '../auth/authenticator.js';
+import { identify, type AuthSource } from '../auth/requests.js';
 import type { Broker } from '../broker/broker.js';
 import { useOperationLimits } from '../graphql/armor.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { resumeCursorOf, useCursorExtension, type ResumeSource } from '../graphql/resume.js';
-import { createRoomcastSchema, loadTypeDefs } from '../graphql/schema.js';
+import { createRoomcastSchema } from '../graphql/schema.js';
 import { useSourceStreams } from '../graphql/source-stream.js';
 import { useErrorCodes } from '../graphql/error-codes.js';
 import type { Logger } from '../log.js';
@@ -22,6 +25,7 @@ export const GRAPHQL_PATH = '/graphql';
 
 export interface HttpOptions {
   readonly broker: Broker;
+  readonly authenticator: Authenticator;
   /** Answers `/readyz`: false while the server drains or the broker cannot store publishes. */
   readonly ready: () => Promise<boolean>;
   readonly maxPayloadBytes: number;
@@ -47,11 +51,19 @@ mutation Say {
 `;
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Yoga's server-context slot: none here
-export function createHttpHandler({ broker, ready, maxPayloadBytes, maxBodyBytes, log, plugins = [] }: HttpOptions) {
+export function createHttpHandler({ broker, authenticator, ready, maxPayloadBytes, maxBodyBytes, log, plugins = [] }: HttpOptions) {
+  const schema = createRoomcastSchema();
   return createYoga<{}, GraphQLContext>({
-    schema: createRoomcastSchema(),
+    schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    context: (initial) => ({ broker, maxPayloadBytes, resumeAfter: resumeCursorOf(initial as ResumeSource) }),
+    // Every transport builds its context here: HTTP (both paths), SSE, and each WebSocket operation.
+    context: async (initial) => ({
+      broker,
+      maxPayloadBytes,
+      resumeAfter: resumeCursorOf(initial as ResumeSource),
+      identity: await identify(authenticator, initial as AuthSource),
+      overWebSocket: 'socket' in initial,
+    }),
     logging: yogaLogger(log),
     maxRequestBodySize: maxBodyBytes,
     landingPage: false,
@@ -60,7 +72,7 @@ export function createHttpHandler({ broker, ready, maxPayloadBytes, maxBodyBytes
     graphiql: { title: 'Roomcast', subscriptionsProtocol: 'WS', defaultQuery: exampleQuery },
     plugins: [
       useReadinessCheck({ endpoint: '/readyz', check: ready }),
-      useSchemaSdl(`${GRAPHQL_PATH}/schema.graphql`, loadTypeDefs().join('\n')),
+      useSchemaSdl(`${GRAPHQL_PATH}/schema.graphql`, printSchema(schema)),
       useCursorExtension(),
       useResumableSse(),
       // Before useBufferedBody, which hands the parser it chooses the buffered body.

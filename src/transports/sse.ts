@@ -3,7 +3,8 @@
  * every 12 s), plus an `id:` line carrying the cursor of each message. A browser EventSource that
  * reconnects by itself sends it back as `Last-Event-ID`, which the subscription treats as `after`.
  */
-import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { isAsyncIterable, processRegularResult, type Plugin } from 'graphql-yoga';
+import { ErrorCode } from '../errors.js';
 import type { ExecutionResult } from 'graphql';
 
 const PING_INTERVAL_MS = 12_000;
@@ -11,11 +12,23 @@ const PING_INTERVAL_MS = 12_000;
 export function useResumableSse(): Plugin {
   return {
     onResultProcess({ request, result, setResultProcessor }) {
-      if (isAsyncIterable(result) && request.headers.get('accept')?.includes('text/event-stream')) {
+      if (!request.headers.get('accept')?.includes('text/event-stream')) return;
+      if (isAsyncIterable(result)) {
         setResultProcessor((streamed, fetchAPI) => eventStream(streamed as AsyncIterable<ExecutionResult>, fetchAPI), 'text/event-stream');
+      } else if (isRefusal(result)) {
+        // A refused stream is an HTTP status (401, 403), not a 200 stream with an error in it: an
+        // EventSource then gives up instead of reconnecting to be refused again.
+        setResultProcessor(processRegularResult, 'application/json');
       }
     },
   };
+}
+
+const REFUSALS: readonly unknown[] = [ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN];
+
+function isRefusal(result: unknown): boolean {
+  const errors = (result as ExecutionResult | undefined)?.errors;
+  return errors !== undefined && errors.some((error) => REFUSALS.includes(error.extensions?.code));
 }
 
 type FetchAPI = { ReadableStream: typeof ReadableStream; Response: typeof Response; TextEncoder: typeof TextEncoder };

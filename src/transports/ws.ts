@@ -10,9 +10,11 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { AuthError, type Authenticator, type Identity } from '../auth/authenticator.js';
+import { connectionToken } from '../auth/requests.js';
 import { createByteBudget, type DeliveryBudget } from '../broker/budget.js';
 import { ErrorCode, RoomcastCloseCode, RoomcastError } from '../errors.js';
-import { withDeadline } from '../deadline.js';
+import { at, withDeadline } from '../deadline.js';
 import { codeVariableErrors } from '../graphql/error-codes.js';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
@@ -48,7 +50,13 @@ const SLOW_CONSUMER_GRACE_MS = 1_000;
 /** How long a closing socket may take to answer the close frame at shutdown. */
 const CLOSE_HANDSHAKE_MS = 1_000;
 
-export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, options: WebSocketOptions): WebSocketTransport {
+export function attachWebSocket(
+  server: Server,
+  yoga: HttpHandler,
+  authenticator: Authenticator,
+  log: Logger,
+  options: WebSocketOptions,
+): WebSocketTransport {
   // noServer: upgrades are routed here by path, and errors of the HTTP server (such as EADDRINUSE)
   // stay the HTTP server's instead of being re-emitted by the WebSocket server.
   // No compression: direct delivery writes pre-built uncompressed frames past ws (ws-delivery.ts).
@@ -78,6 +86,10 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
     wss,
     {
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
+      onConnect: async (ctx) => {
+        const connection = connections.get(ctx.extra.socket);
+        return !connection || (await authenticate(connection, ctx.connectionParams, authenticator, log));
+      },
       // Called for every event delivered without direct delivery: no allocation unless there are errors.
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: webSocketErrors(result.errors) } : undefined),
       onError: (_ctx, _id, _payload, errors) => webSocketErrors(errors),
@@ -100,6 +112,7 @@ export function attachWebSocket(server: Server, yoga: HttpHandler, log: Logger, 
           params,
           operationId: id,
           budget: connections.get(ctx.extra.socket)?.budget,
+          identity: connections.get(ctx.extra.socket)?.identity,
         });
         let document;
         try {
@@ -193,6 +206,8 @@ function withoutExtensions({ extensions: _extensions, ...error }: GraphQLFormatt
 interface Connection {
   readonly ws: WebSocket;
   readonly socket: Duplex;
+  /** Who the connection proved to be at connection_init; undefined until then (and when anonymous). */
+  identity?: Identity;
   /** Bounds what subscriptions queue before they are piped to the socket, plus the socket's buffer. */
   readonly budget: DeliveryBudget;
   /** True (and the connection is being cut off) when `bufferedBytes` exceed the budget. */
@@ -222,4 +237,34 @@ function connectionOf(ws: WebSocket, socket: Duplex, limit: number, log: Logger)
       return true;
     },
   };
+}
+
+/**
+ * Checks the token a client sent at connection_init. A bad one closes the connection with 4403 and
+ * the reason (never falling back to anonymous); a good one becomes the connection's identity, until
+ * its expiry closes the connection with 4403 `token expired`. No token: anonymous.
+ */
+async function authenticate(connection: Connection, params: Readonly<Record<string, unknown>> | undefined, authenticator: Authenticator, log: Logger): Promise<boolean> {
+  if (!authenticator.enabled) return true;
+  const refuse = (reason: string) => {
+    log.info('refused a WebSocket connection', { reason });
+    connection.ws.close(RoomcastCloseCode.Forbidden, reason);
+    return false;
+  };
+  let identity: Identity;
+  try {
+    const token = connectionToken(params);
+    if (token === undefined) return true;
+    identity = await authenticator.verify(token);
+  } catch (error) {
+    if (error instanceof AuthError) return refuse(`invalid token: ${error.message}`);
+    if (error instanceof RoomcastError) return refuse(error.message);
+    throw error;
+  }
+  connection.identity = identity;
+  if (identity.validUntil !== undefined) {
+    const cancel = at(identity.validUntil, () => refuse('token expired'));
+    connection.ws.once('close', cancel);
+  }
+  return true;
 }

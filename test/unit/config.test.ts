@@ -1,6 +1,7 @@
 /**
  * loadConfig on its own: the defaults, and every problem reported in one error.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -27,6 +28,7 @@ describe('loadConfig', () => {
       drainMs: 5_000,
       shutdownTimeoutMs: 10_000,
       directDelivery: true,
+      auth: undefined,
       logLevel: 'info',
       replicaId: `${hostname()}:4000`,
     });
@@ -45,5 +47,38 @@ describe('loadConfig', () => {
     expect(message).toMatch(/^invalid configuration: /);
     expect(message).toContain('PORT must be');
     expect(message).toContain('LOG_LEVEL must be');
+  });
+
+  describe('auth', () => {
+    const problemsOf = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    const secret = 'x'.repeat(32);
+
+    it('should accept each kind of key, with only its own algorithms', () => {
+      expect(loadConfig({ AUTH_JWT_SECRET: secret }).auth?.key).toMatchObject({ kind: 'secret', algorithms: ['HS256', 'HS384', 'HS512'] });
+      const ec = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      expect(loadConfig({ AUTH_JWT_PUBLIC_KEY: ec }).auth?.key).toMatchObject({ kind: 'public', algorithms: ['ES384'] });
+      const ed = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      expect(loadConfig({ AUTH_JWT_PUBLIC_KEY: ed }).auth?.key.algorithms).toEqual(['EdDSA', 'Ed25519']);
+      const auth = loadConfig({ AUTH_JWKS_URL: 'https://idp.example/.well-known/jwks.json', AUTH_JWT_ISSUER: 'https://idp.example' }).auth;
+      expect(auth).toMatchObject({ key: { kind: 'jwks' }, issuer: 'https://idp.example', audience: undefined, clockToleranceSeconds: 5 });
+      expect(auth?.key.algorithms).not.toContain('HS256');
+    });
+
+    it('should stop on two keys, a bad key, a short secret, a bad capability, or settings without a key', () => {
+      expect(problemsOf({ AUTH_JWT_SECRET: secret, AUTH_JWKS_URL: 'https://x.example/jwks' })).toContain('set only one of AUTH_JWT_SECRET, AUTH_JWKS_URL');
+      expect(problemsOf({ AUTH_JWT_SECRET: 'short' })).toContain('AUTH_JWT_SECRET must be at least 32 bytes');
+      expect(problemsOf({ AUTH_JWT_PUBLIC_KEY: 'not a key' })).toContain('AUTH_JWT_PUBLIC_KEY is not a PEM public key');
+      expect(problemsOf({ AUTH_JWT_PUBLIC_KEY_FILE: '/nonexistent/key.pem' })).toContain('AUTH_JWT_PUBLIC_KEY_FILE');
+      expect(problemsOf({ AUTH_JWT_SECRET: secret, ANONYMOUS_CAPABILITY: '{"lobby":["read"]}' })).toContain('unknown operation "read"');
+      expect(problemsOf({ AUTH_JWT_SECRET: secret, ANONYMOUS_CAPABILITY: 'lobby' })).toContain('ANONYMOUS_CAPABILITY is not JSON');
+      expect(problemsOf({ ANONYMOUS_CAPABILITY: '{}' })).toContain('ANONYMOUS_CAPABILITY need auth on');
+    });
   });
 });

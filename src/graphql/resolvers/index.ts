@@ -4,6 +4,7 @@ import type { Resolvers } from '../../generated/resolvers.js';
 import { HistoryGap, Message, RoomEvent } from './message.js';
 import { Mutation } from './mutation.js';
 import { Query } from './query.js';
+import { Session } from './session.js';
 import { Subscription } from './subscription.js';
 
 export const resolvers: Resolvers = {
@@ -14,6 +15,7 @@ export const resolvers: Resolvers = {
   Subscription,
   Message,
   HistoryGap,
+  Session,
   RoomEvent,
 };
 

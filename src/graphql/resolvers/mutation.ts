@@ -1,6 +1,8 @@
 import type { MutationResolvers } from '../../generated/resolvers.js';
+import { authorize, capabilityKey } from '../../auth/guard.js';
 import { badUserInput, ErrorCode, RoomcastError } from '../../errors.js';
 import { BROADCAST_ROOM, parseEventName, parseRoomId } from '../../rooms/names.js';
+import type { GraphQLContext } from '../context.js';
 
 /** Serializes `data` once, for the size limit and for the broker, which stores it as it is. */
 function serializeData(data: unknown, maxBytes: number): string {
@@ -22,14 +24,13 @@ function serializeData(data: unknown, maxBytes: number): string {
   return json;
 }
 
+/** Publishes as the caller: authorized first, with the token's `sub` as the message's sender. */
+function publishAs({ broker, maxPayloadBytes, identity }: GraphQLContext, room: string, event: string, data: unknown) {
+  authorize(identity, capabilityKey(room), 'publish');
+  return broker.publish(room, parseEventName(event), serializeData(data, maxPayloadBytes), identity.user ?? undefined);
+}
+
 export const Mutation: MutationResolvers = {
-  publish: (_root, args, { broker, maxPayloadBytes }) => {
-    const room = parseRoomId(args.room);
-    const event = parseEventName(args.event);
-    return broker.publish(room, event, serializeData(args.data, maxPayloadBytes));
-  },
-  broadcast: (_root, args, { broker, maxPayloadBytes }) => {
-    const event = parseEventName(args.event);
-    return broker.publish(BROADCAST_ROOM, event, serializeData(args.data, maxPayloadBytes));
-  },
+  publish: (_root, args, context) => publishAs(context, parseRoomId(args.room), args.event, args.data),
+  broadcast: (_root, args, context) => publishAs(context, BROADCAST_ROOM, args.event, args.data),
 };

@@ -1,4 +1,5 @@
 import type { QueryResolvers } from '../../generated/resolvers.js';
+import { authorize, capabilityKey } from '../../auth/guard.js';
 import { badUserInput } from '../../errors.js';
 import { parseCursor } from '../../rooms/cursor.js';
 import { parseReadableRoom } from '../../rooms/names.js';
@@ -6,8 +7,10 @@ import { parseReadableRoom } from '../../rooms/names.js';
 export const MAX_HISTORY_LIMIT = 1000;
 
 export const Query: QueryResolvers = {
-  history: (_root, args, { broker }) => {
+  session: (_root, _args, { identity }) => identity,
+  history: (_root, args, { broker, identity }) => {
     const room = parseReadableRoom(args.room);
+    authorize(identity, capabilityKey(room), 'history');
     const limit = args.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) {
       throw badUserInput(`limit must be from 1 to ${MAX_HISTORY_LIMIT} (got ${limit})`);

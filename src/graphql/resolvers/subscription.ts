@@ -1,15 +1,24 @@
 import type { SubscriptionResolvers } from '../../generated/resolvers.js';
 import type { SubscriptionEvent } from '../../broker/subscription.js';
-import { RoomcastError } from '../../errors.js';
+import { authorize, capabilityKey } from '../../auth/guard.js';
+import { at } from '../../deadline.js';
+import { ErrorCode, RoomcastError } from '../../errors.js';
 import { parseCursor } from '../../rooms/cursor.js';
 import type { RoomEvent } from '../../rooms/message.js';
 import { BROADCAST_ROOM, parseRoomId } from '../../rooms/names.js';
 import type { GraphQLContext } from '../context.js';
 import { noteDelivery } from '../resume.js';
 
-function subscribeRoom(room: string, after: string | null | undefined, { broker, resumeAfter, budget }: GraphQLContext) {
+async function subscribeRoom(room: string, after: string | null | undefined, { broker, resumeAfter, budget, identity, overWebSocket }: GraphQLContext) {
+  authorize(identity, capabilityKey(room), 'subscribe');
   const from = resumeAfter ?? after;
-  return broker.subscribe(room, from == null ? undefined : parseCursor(from, room), budget);
+  const subscription = await broker.subscribe(room, from == null ? undefined : parseCursor(from, room), budget);
+  // An event stream ends with its token (a WebSocket connection is closed with 4403 instead, ws.ts).
+  if (identity.validUntil !== undefined && !overWebSocket) {
+    const cancel = at(identity.validUntil, () => subscription.fail(new RoomcastError(ErrorCode.UNAUTHENTICATED, 'token expired')));
+    subscription.onClose(cancel);
+  }
+  return subscription;
 }
 
 /** A subscription that cannot go on ends with its reason as a GraphQL error, then completes. */

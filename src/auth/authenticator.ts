@@ -1,0 +1,127 @@
+/**
+ * Who a client is: a verified token (jose) becomes an Identity; no token is the anonymous identity.
+ * Verification failures carry a reason fit for the client and the logs (never the token itself).
+ */
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type KeyObject } from 'jose';
+import { ADMIN_KEY, BROADCAST_KEY, CapabilityError, inboxOf, mergeCapabilities, parseCapability, type Capability } from './capability.js';
+import type { AuthConfig } from './keys.js';
+
+export interface Identity {
+  /** True without a token (and when auth is off). */
+  readonly anonymous: boolean;
+  /** The token's `sub`; null without a token, and when auth is off. */
+  readonly user: string | null;
+  /** What this identity may do: the anonymous capability, the token's, and the user's inbox. */
+  readonly capability: Capability;
+  /** The user's own room, `user:<encoded sub>` (capability.ts); undefined without a `sub`. */
+  readonly inbox: string | undefined;
+  /** The token's `exp` in ms since the epoch; undefined when there is none. */
+  readonly expiresAt: number | undefined;
+  /** When the identity stops being valid: `exp` plus the clock tolerance; undefined: never. */
+  readonly validUntil: number | undefined;
+}
+
+export class AuthError extends Error {
+  override readonly name = 'AuthError';
+}
+
+export interface Authenticator {
+  /** False when no key is configured: everyone may do everything, and tokens are ignored. */
+  readonly enabled: boolean;
+  /** The identity of a request or connection without a token. */
+  readonly anonymous: Identity;
+  /** The identity a token proves; AuthError says why it proves none. */
+  verify(token: string): Promise<Identity>;
+}
+
+/** With auth off: every room, the broadcast stream and administration. */
+const EVERYTHING: Capability = parseCapability({ '*': ['*'], [BROADCAST_KEY]: ['*'], [ADMIN_KEY]: ['*'] });
+const identityOf = (capability: Capability): Identity => ({
+  anonymous: true,
+  user: null,
+  capability,
+  inbox: undefined,
+  expiresAt: undefined,
+  validUntil: undefined,
+});
+
+export function createAuthenticator(config: AuthConfig | undefined): Authenticator {
+  if (!config) {
+    const everyone = identityOf(EVERYTHING);
+    return { enabled: false, anonymous: everyone, verify: async () => everyone };
+  }
+  const anonymous = identityOf(config.anonymousCapability);
+  const key = verificationKey(config);
+  const options = {
+    algorithms: [...config.key.algorithms],
+    issuer: config.issuer,
+    audience: config.audience,
+    clockTolerance: config.clockToleranceSeconds,
+  };
+  return {
+    enabled: true,
+    anonymous,
+    async verify(token) {
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, key as never, options));
+      } catch (error) {
+        throw new AuthError(reasonOf(error));
+      }
+      return identityFrom(payload, config);
+    },
+  };
+}
+
+function verificationKey(config: AuthConfig): Uint8Array | KeyObject | JWTVerifyGetKey {
+  switch (config.key.kind) {
+    case 'secret':
+      return config.key.secret;
+    case 'public':
+      return config.key.key;
+    default:
+      // Cached, and fetched again for a `kid` it does not know (keys rotate by kid).
+      return createRemoteJWKSet(config.key.url);
+  }
+}
+
+function identityFrom(payload: JWTPayload, config: AuthConfig): Identity {
+  let own: Capability;
+  try {
+    own = payload.roomcast === undefined ? parseCapability({}) : parseCapability(payload.roomcast);
+  } catch (error) {
+    throw new AuthError(`invalid roomcast claim: ${error instanceof CapabilityError ? error.message : String(error)}`);
+  }
+  if (payload.sub !== undefined && typeof payload.sub !== 'string') throw new AuthError('sub must be a string');
+  const user = payload.sub ?? null;
+  const inbox = user === null ? undefined : inboxOf(user);
+  let capability = mergeCapabilities(config.anonymousCapability, own);
+  // Every user may read their own inbox; publishing to it takes an explicit capability.
+  if (inbox) capability = mergeCapabilities(capability, parseCapability({ [inbox]: ['subscribe', 'history'] }));
+  const expiresAt = payload.exp === undefined ? undefined : payload.exp * 1000;
+  return {
+    anonymous: false,
+    user,
+    capability,
+    inbox,
+    expiresAt,
+    validUntil: expiresAt === undefined ? undefined : expiresAt + config.clockToleranceSeconds * 1000,
+  };
+}
+
+/** A short reason for a refused token, the same words on every transport. */
+function reasonOf(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'token expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return 'token not yet valid';
+    if (error.claim === 'iss') return 'wrong issuer';
+    if (error.claim === 'aud') return 'wrong audience';
+    return `invalid ${error.claim} claim`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return 'algorithm not allowed';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'bad signature';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'no key matches the token';
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return 'malformed token';
+  // The key set could not be fetched or read (JWKS timeout, network, a bad JWKS document).
+  return 'key set unavailable';
+}

@@ -11,6 +11,7 @@
  *   (ports and Redis pointed at the test's); every other command must be an npm command or script
  *   that exists.
  * - no language: the source layout; every path it names exists.
+ * - `json`: token claims; their `roomcast` capability is one the server accepts.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import {
   type TypeNode,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseCapability } from '../../src/auth/capability.js';
 import { loadTypeDefs } from '../../src/graphql/schema.js';
 import { postGraphQL } from '../helpers/clients.js';
 import { freePort } from '../helpers/free-port.js';
@@ -72,6 +74,7 @@ const appFiles = claim((block) => block.file !== undefined);
 const apiSummary = claim((block) => block.lang === 'graphql' && !block.file);
 const shell = claim((block) => block.lang === 'sh');
 const layouts = claim((block) => block.lang === '');
+const tokens = claim((block) => block.lang === 'json' && !block.file);
 
 let server: TestServer;
 /** Points the README's address at the test server. */
@@ -225,5 +228,13 @@ describe('the layout (plain blocks)', () => {
       .filter((path): path is string => path !== undefined);
     expect(paths.length).toBeGreaterThan(3);
     expect(paths.filter((path) => !existsSync(join(root, path)))).toEqual([]);
+  });
+});
+
+describe('token claims (json)', () => {
+  it.each(tokens.map((block) => [block.line, block] as const))('README.md:%i holds a capability the server accepts', (_line, block) => {
+    const claims = JSON.parse(block.code) as { roomcast?: unknown };
+    expect(claims.roomcast).toBeDefined();
+    expect(() => parseCapability(claims.roomcast)).not.toThrow();
   });
 });

@@ -1,8 +1,8 @@
 /**
- * `GET /graphql/schema.graphql`: the schema as the SDL files in schema/ hold it (descriptions
- * included), for client codegen against a running server (GraphQL Code Generator's URL loader reads
- * a `.graphql` URL as SDL). The same files ship in @roomcast/client. Introspection of `/graphql`
- * answers the same question for tools that prefer it.
+ * `GET /graphql/schema.graphql`: the schema the server runs, printed as one SDL document
+ * (descriptions included), for client codegen against a running server (GraphQL Code Generator's URL
+ * loader reads a `.graphql` URL as SDL). The files of schema/ ship in @roomcast/client. Introspection
+ * of `/graphql` answers the same question for tools that prefer it.
  */
 import type { Plugin } from 'graphql-yoga';
 

@@ -58,6 +58,15 @@ export interface Config {
    * may do everything.
    */
   readonly auth: AuthConfig | undefined;
+  /**
+   * Origins whose pages may call from a browser (`CORS_ORIGINS`, comma-separated); undefined: any
+   * origin, never with credentials (transports/origins.ts).
+   */
+  readonly corsOrigins: readonly string[] | undefined;
+  /** Serve GraphiQL at the endpoint. `GRAPHIQL`, default on. */
+  readonly graphiql: boolean;
+  /** Answer introspection and serve `/graphql/schema.graphql`. `INTROSPECTION`, default on. */
+  readonly introspection: boolean;
   /** `LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
   readonly logLevel: LogLevel;
   /** Name of this process in logs. `REPLICA_ID`, default `<hostname>:<port>`. */
@@ -112,6 +121,9 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 1),
     directDelivery: bool('DIRECT_DELIVERY', true),
     auth: parseAuthConfig(env, problems),
+    corsOrigins: parseOrigins(nonEmpty(env.CORS_ORIGINS), problems),
+    graphiql: bool('GRAPHIQL', true),
+    introspection: bool('INTROSPECTION', true),
     logLevel: parseLogLevel(nonEmpty(env.LOG_LEVEL), problems),
     replicaId: nonEmpty(env.REPLICA_ID) ?? `${hostname()}:${port}`,
   };
@@ -139,6 +151,23 @@ function parseRedisUrl(raw: string | undefined, problems: string[]): string | un
     return undefined;
   }
   return raw;
+}
+
+function parseOrigins(raw: string | undefined, problems: string[]): readonly string[] | undefined {
+  if (raw === undefined) return undefined;
+  const origins = raw.split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let canonical: string | undefined;
+    try {
+      canonical = new URL(origin).origin;
+    } catch {
+      canonical = undefined;
+    }
+    if (canonical !== origin) {
+      problems.push(`CORS_ORIGINS must list origins like https://app.example.com (scheme, host, optional port; no path or trailing slash), got ${JSON.stringify(origin)}`);
+    }
+  }
+  return Object.freeze(origins);
 }
 
 const levels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];

@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createHttpHandler, GRAPHQL_PATH } from './transports/http.js';
 import { nodeRequestListener } from './transports/node-http.js';
+import { originPolicy as createOriginPolicy } from './transports/origins.js';
 import { attachWebSocket } from './transports/ws.js';
 
 export interface RoomcastServer {
@@ -41,9 +42,14 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
     log.warn('auth is off: anyone who can reach this server may read, subscribe and publish to every room (set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY(_FILE) or AUTH_JWKS_URL)');
   }
   let draining = false;
+  const originPolicy = createOriginPolicy(config.corsOrigins);
   const yoga = createHttpHandler({
     broker,
     authenticator,
+    corsOrigins: config.corsOrigins,
+    originPolicy,
+    graphiql: config.graphiql,
+    introspection: config.introspection,
     ready: async () => !draining && (await broker.ready()),
     maxPayloadBytes: config.maxPayloadBytes,
     maxBodyBytes: config.httpMaxBodyBytes,
@@ -57,6 +63,7 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
     handle(req, res);
   });
   const ws = attachWebSocket(httpServer, yoga, authenticator, log, {
+    originPolicy,
     keepAliveMs: config.keepAliveMs,
     connectionInitTimeoutMs: config.connectionInitTimeoutMs,
     maxConnections: config.maxConnections,

@@ -18,7 +18,8 @@ import { useErrorCodes } from '../graphql/error-codes.js';
 import type { Logger } from '../log.js';
 import { useHttpRequestRules } from './http-requests.js';
 import { useBufferedBody } from './node-http.js';
-import { useSchemaSdl } from './schema-sdl.js';
+import { useOrigins, type OriginPolicy } from './origins.js';
+import { useNoIntrospection, useSchemaSdl } from './schema-sdl.js';
 import { useResumableSse } from './sse.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -32,6 +33,13 @@ export interface HttpOptions {
   /** Largest request body: Yoga answers 413 past it. */
   readonly maxBodyBytes: number;
   readonly log: Logger;
+  /** CORS_ORIGINS: which pages may call from a browser (origins.ts). */
+  readonly corsOrigins: readonly string[] | undefined;
+  readonly originPolicy: OriginPolicy;
+  /** GRAPHIQL: serve the GraphiQL page. */
+  readonly graphiql: boolean;
+  /** INTROSPECTION: answer introspection and serve the SDL. */
+  readonly introspection: boolean;
   /** More envelop plugins, run on every transport (HTTP, SSE, WebSocket), after Roomcast's own. */
   readonly plugins?: readonly Plugin[];
 }
@@ -51,7 +59,8 @@ mutation Say {
 `;
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Yoga's server-context slot: none here
-export function createHttpHandler({ broker, authenticator, ready, maxPayloadBytes, maxBodyBytes, log, plugins = [] }: HttpOptions) {
+export function createHttpHandler(options: HttpOptions) {
+  const { broker, authenticator, ready, maxPayloadBytes, maxBodyBytes, log, plugins = [] } = options;
   const schema = createRoomcastSchema();
   return createYoga<{}, GraphQLContext>({
     schema,
@@ -69,10 +78,12 @@ export function createHttpHandler({ broker, authenticator, ready, maxPayloadByte
     landingPage: false,
     healthCheckEndpoint: '/healthz',
     renderGraphiQL: loadAndRenderGraphiQL,
-    graphiql: { title: 'Roomcast', subscriptionsProtocol: 'WS', defaultQuery: exampleQuery },
+    graphiql: options.graphiql && { title: 'Roomcast', subscriptionsProtocol: 'WS', defaultQuery: exampleQuery },
+    cors: false, // origins.ts
     plugins: [
+      useOrigins(options.corsOrigins, options.originPolicy),
       useReadinessCheck({ endpoint: '/readyz', check: ready }),
-      useSchemaSdl(`${GRAPHQL_PATH}/schema.graphql`, printSchema(schema)),
+      ...(options.introspection ? [useSchemaSdl(`${GRAPHQL_PATH}/schema.graphql`, printSchema(schema))] : [useNoIntrospection()]),
       useCursorExtension(),
       useResumableSse(),
       // Before useBufferedBody, which hands the parser it chooses the buffered body.

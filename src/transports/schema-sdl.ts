@@ -4,6 +4,7 @@
  * loader reads a `.graphql` URL as SDL). The files of schema/ ship in @roomcast/client. Introspection
  * of `/graphql` answers the same question for tools that prefer it.
  */
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 export function useSchemaSdl(path: string, sdl: string): Plugin {
@@ -16,6 +17,18 @@ export function useSchemaSdl(path: string, sdl: string): Plugin {
           ? new fetchAPI.Response(request.method === 'HEAD' ? null : sdl, { headers: { 'content-type': 'text/plain; charset=utf-8' } })
           : new fetchAPI.Response(null, { status: 405, headers: { allow: 'GET, HEAD' } }),
       );
+    },
+  };
+}
+
+/**
+ * INTROSPECTION=off: `__schema` and `__type` are refused (GRAPHQL_VALIDATION_FAILED) on every
+ * transport, and the SDL is not served; `__typename` still works.
+ */
+export function useNoIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
     },
   };
 }

@@ -18,10 +18,13 @@ import { at, withDeadline } from '../deadline.js';
 import { codeVariableErrors } from '../graphql/error-codes.js';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
+import type { OriginPolicy } from './origins.js';
 import { serveProtocol } from './ws-adapter.js';
 import { DirectDelivery } from './ws-delivery.js';
 
 export interface WebSocketOptions {
+  /** Upgrades from pages of other origins are refused (403) when CORS_ORIGINS is set. */
+  readonly originPolicy: OriginPolicy;
   readonly keepAliveMs: number;
   readonly connectionInitTimeoutMs: number;
   readonly maxConnections: number;
@@ -73,6 +76,11 @@ export function attachWebSocket(
     }
     if (draining) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n\r\n');
+      return;
+    }
+    if (!options.originPolicy.allows(request.headers.origin, request.headers.host)) {
+      log.info('refused a WebSocket upgrade from another origin', { origin: request.headers.origin });
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {

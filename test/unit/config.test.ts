@@ -29,6 +29,9 @@ describe('loadConfig', () => {
       shutdownTimeoutMs: 10_000,
       directDelivery: true,
       auth: undefined,
+      corsOrigins: undefined,
+      graphiql: true,
+      introspection: true,
       logLevel: 'info',
       replicaId: `${hostname()}:4000`,
     });

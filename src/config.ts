@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { parseAuthConfig, type AuthConfig } from './auth/keys.js';
 import type { LogLevel } from './log.js';
+import { parseRate, parseTrustProxy, type Rate, type TrustProxy } from './limits/settings.js';
 
 export interface Config {
   /** TCP port of the HTTP and WebSocket server. `PORT`, default 4000 (0 picks a free port). */
@@ -67,6 +68,16 @@ export interface Config {
   readonly graphiql: boolean;
   /** Answer introspection and serve `/graphql/schema.graphql`. `INTROSPECTION`, default on. */
   readonly introspection: boolean;
+  /** Publishes per identity (token `sub`, else client address) across replicas. `PUBLISH_RATE_LIMIT` (`20/1s`), default off. */
+  readonly publishRateLimit: Rate | undefined;
+  /** Operations one WebSocket connection may start. `SUBSCRIBE_RATE_LIMIT` (`10/1s`), default off. */
+  readonly subscribeRateLimit: Rate | undefined;
+  /** Open WebSocket connections and event streams per client address, per replica. `MAX_CONNECTIONS_PER_IP`, default off. */
+  readonly maxConnectionsPerIp: number | undefined;
+  /** Bytes of history messages one operation may read. `MAX_RESPONSE_BYTES`, default 16 MiB. */
+  readonly maxResponseBytes: number;
+  /** Proxies whose X-Forwarded-For gives the client address (limits/settings.ts). `TRUST_PROXY`, default nobody. */
+  readonly trustProxy: TrustProxy | undefined;
   /** `LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
   readonly logLevel: LogLevel;
   /** Name of this process in logs. `REPLICA_ID`, default `<hostname>:<port>`. */
@@ -124,6 +135,11 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: parseOrigins(nonEmpty(env.CORS_ORIGINS), problems),
     graphiql: bool('GRAPHIQL', true),
     introspection: bool('INTROSPECTION', true),
+    publishRateLimit: parseRate('PUBLISH_RATE_LIMIT', nonEmpty(env.PUBLISH_RATE_LIMIT), problems),
+    subscribeRateLimit: parseRate('SUBSCRIBE_RATE_LIMIT', nonEmpty(env.SUBSCRIBE_RATE_LIMIT), problems),
+    maxConnectionsPerIp: nonEmpty(env.MAX_CONNECTIONS_PER_IP) === undefined ? undefined : int('MAX_CONNECTIONS_PER_IP', 0, 1),
+    maxResponseBytes: int('MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 1024),
+    trustProxy: parseTrustProxy(nonEmpty(env.TRUST_PROXY), problems),
     logLevel: parseLogLevel(nonEmpty(env.LOG_LEVEL), problems),
     replicaId: nonEmpty(env.REPLICA_ID) ?? `${hostname()}:${port}`,
   };

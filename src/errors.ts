@@ -22,6 +22,10 @@ export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** A valid token whose capability does not allow what was asked. */
   FORBIDDEN: 'FORBIDDEN',
+  /** Over PUBLISH_RATE_LIMIT, SUBSCRIBE_RATE_LIMIT or MAX_CONNECTIONS_PER_IP; `extensions.retryAfterMs` says when to retry. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** The history one operation reads is over MAX_RESPONSE_BYTES. */
+  RESPONSE_TOO_LARGE: 'RESPONSE_TOO_LARGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -34,6 +38,8 @@ const httpStatus: Record<ErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
+  RATE_LIMITED: 429,
+  RESPONSE_TOO_LARGE: 413,
 };
 
 /** RFC 6750: a 401 names the scheme a client should authenticate with. */
@@ -53,9 +59,11 @@ export class RoomcastError extends GraphQLError {
   readonly code: ErrorCode;
   // No originalError: Yoga masks any error that wraps a non-GraphQL one, and the cause of an
   // expected failure is for the logs, not for the client.
-  constructor(code: ErrorCode, message: string) {
-    super(message, { extensions: { code } });
-    Object.defineProperty(this.extensions, 'http', { value: { status: httpStatus[code], headers: httpHeaders[code] }, enumerable: false });
+  /** `extra`: more extensions for the client (`retryAfterMs`), more HTTP headers (`Retry-After`). */
+  constructor(code: ErrorCode, message: string, extra: { extensions?: Record<string, unknown>; headers?: Record<string, string> } = {}) {
+    super(message, { extensions: { code, ...extra.extensions } });
+    const headers = extra.headers ? { ...httpHeaders[code], ...extra.headers } : httpHeaders[code];
+    Object.defineProperty(this.extensions, 'http', { value: { status: httpStatus[code], headers }, enumerable: false });
     this.code = code;
   }
 }

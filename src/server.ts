@@ -8,6 +8,7 @@ import type { Plugin } from 'graphql-yoga';
 import { createAuthenticator } from './auth/authenticator.js';
 import { brokerFromConfig, type Broker } from './broker/index.js';
 import type { Config } from './config.js';
+import { createLimits } from './limits/index.js';
 import type { Logger } from './log.js';
 import { createHttpHandler, GRAPHQL_PATH } from './transports/http.js';
 import { nodeRequestListener } from './transports/node-http.js';
@@ -37,6 +38,7 @@ export interface ServerOptions {
 
 export async function startServer(config: Config, log: Logger, { plugins }: ServerOptions = {}): Promise<RoomcastServer> {
   const broker = brokerFromConfig(config, log);
+  const limits = createLimits(config, log);
   const authenticator = createAuthenticator(config.auth);
   if (!authenticator.enabled) {
     log.warn('auth is off: anyone who can reach this server may read, subscribe and publish to every room (set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY(_FILE) or AUTH_JWKS_URL)');
@@ -50,6 +52,7 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
     originPolicy,
     graphiql: config.graphiql,
     introspection: config.introspection,
+    limits,
     ready: async () => !draining && (await broker.ready()),
     maxPayloadBytes: config.maxPayloadBytes,
     maxBodyBytes: config.httpMaxBodyBytes,
@@ -71,8 +74,9 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
     maxPayloadBytes: config.wsMaxPayloadBytes,
     maxBufferedBytes: config.maxBufferedBytes,
     directDelivery: config.directDelivery,
+    limits: limits.webSocket,
   });
-  await awaitBroker(broker, config.brokerTimeoutMs, log);
+  await Promise.all([awaitBroker(broker, config.brokerTimeoutMs, log), limits.ready(config.brokerTimeoutMs)]);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -97,6 +101,7 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
       httpServer.closeAllConnections();
       await stopped;
       await broker.close();
+      await limits.close();
       log.info('roomcast stopped', { replica: config.replicaId });
     })();
     return closing;

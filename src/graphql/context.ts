@@ -4,6 +4,7 @@
 import type { Identity } from '../auth/authenticator.js';
 import type { Broker } from '../broker/broker.js';
 import type { DeliveryBudget } from '../broker/budget.js';
+import type { OperationLimits } from '../limits/index.js';
 
 export interface GraphQLContext {
   readonly broker: Broker;
@@ -23,4 +24,11 @@ export interface GraphQLContext {
   readonly resumeAfter?: string;
   /** Shared by the subscriptions of one WebSocket connection (set by the transport). */
   readonly budget?: DeliveryBudget;
+  /**
+   * The client's address, derived once per request or WebSocket connection from the socket, or from
+   * X-Forwarded-For as TRUST_PROXY allows (limits/client-ip.ts).
+   */
+  readonly clientIp: string;
+  /** This operation's limits: the publish rate and its history byte budget (limits/), made per operation. */
+  readonly limits: OperationLimits;
 }

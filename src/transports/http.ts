@@ -15,6 +15,7 @@ import { resumeCursorOf, useCursorExtension, type ResumeSource } from '../graphq
 import { createRoomcastSchema } from '../graphql/schema.js';
 import { useSourceStreams } from '../graphql/source-stream.js';
 import { useErrorCodes } from '../graphql/error-codes.js';
+import type { LimitSource, Limits } from '../limits/index.js';
 import type { Logger } from '../log.js';
 import { useHttpRequestRules } from './http-requests.js';
 import { useBufferedBody } from './node-http.js';
@@ -40,6 +41,8 @@ export interface HttpOptions {
   readonly graphiql: boolean;
   /** INTROSPECTION: answer introspection and serve the SDL. */
   readonly introspection: boolean;
+  /** Rate limits, connections per address, the history budget, the client's address (limits/). */
+  readonly limits: Limits;
   /** More envelop plugins, run on every transport (HTTP, SSE, WebSocket), after Roomcast's own. */
   readonly plugins?: readonly Plugin[];
 }
@@ -69,6 +72,7 @@ export function createHttpHandler(options: HttpOptions) {
     context: async (initial) => ({
       broker,
       maxPayloadBytes,
+      ...options.limits.forOperation(initial as LimitSource),
       resumeAfter: resumeCursorOf(initial as ResumeSource),
       identity: await identify(authenticator, initial as AuthSource),
       overWebSocket: 'socket' in initial,
@@ -82,6 +86,7 @@ export function createHttpHandler(options: HttpOptions) {
     cors: false, // origins.ts
     plugins: [
       useOrigins(options.corsOrigins, options.originPolicy),
+      ...options.limits.plugins,
       useReadinessCheck({ endpoint: '/readyz', check: ready }),
       ...(options.introspection ? [useSchemaSdl(`${GRAPHQL_PATH}/schema.graphql`, printSchema(schema))] : [useNoIntrospection()]),
       useCursorExtension(),

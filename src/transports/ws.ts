@@ -16,6 +16,7 @@ import { createByteBudget, type DeliveryBudget } from '../broker/budget.js';
 import { ErrorCode, RoomcastCloseCode, RoomcastError } from '../errors.js';
 import { at, withDeadline } from '../deadline.js';
 import { codeVariableErrors } from '../graphql/error-codes.js';
+import type { WebSocketLimits } from '../limits/index.js';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
 import type { OriginPolicy } from './origins.js';
@@ -33,6 +34,8 @@ export interface WebSocketOptions {
   readonly maxBufferedBytes: number;
   /** Render room events once per group of identical operations and write them straight to sockets. */
   readonly directDelivery: boolean;
+  /** MAX_CONNECTIONS_PER_IP (closed with 1013) and SUBSCRIBE_RATE_LIMIT (RATE_LIMITED), limits/. */
+  readonly limits: WebSocketLimits;
 }
 
 export interface WebSocketTransport {
@@ -113,6 +116,8 @@ export function attachWebSocket(
             ),
           ];
         }
+        const limited = options.limits.refuseOperation(ctx.extra.socket);
+        if (limited) return [limited];
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -157,6 +162,7 @@ export function attachWebSocket(
       ws.close(RoomcastCloseCode.TryAgainLater, 'too many connections');
       return;
     }
+    if (!options.limits.admit(ws, request)) return;
     connections.set(ws, connectionOf(ws, rawSockets.get(ws)!, options.maxBufferedBytes, log));
     protocol.accept(ws, request);
   });

@@ -32,6 +32,11 @@ describe('loadConfig', () => {
       corsOrigins: undefined,
       graphiql: true,
       introspection: true,
+      publishRateLimit: undefined,
+      subscribeRateLimit: undefined,
+      maxConnectionsPerIp: undefined,
+      maxResponseBytes: 16_777_216,
+      trustProxy: undefined,
       logLevel: 'info',
       replicaId: `${hostname()}:4000`,
     });

@@ -24,10 +24,16 @@ function serializeData(data: unknown, maxBytes: number): string {
   return json;
 }
 
-/** Publishes as the caller: authorized first, with the token's `sub` as the message's sender. */
-function publishAs({ broker, maxPayloadBytes, identity }: GraphQLContext, room: string, event: string, data: unknown) {
+/**
+ * Publishes as the caller: authorized first, with the token's `sub` as the message's sender. A valid
+ * and allowed publish then counts against PUBLISH_RATE_LIMIT (limits/), before the broker.
+ */
+async function publishAs({ broker, maxPayloadBytes, identity, limits }: GraphQLContext, room: string, event: string, data: unknown) {
   authorize(identity, capabilityKey(room), 'publish');
-  return broker.publish(room, parseEventName(event), serializeData(data, maxPayloadBytes), identity.user ?? undefined);
+  const eventName = parseEventName(event);
+  const dataJson = serializeData(data, maxPayloadBytes);
+  await limits.admitPublish(identity.user);
+  return broker.publish(room, eventName, dataJson, identity.user ?? undefined);
 }
 
 export const Mutation: MutationResolvers = {

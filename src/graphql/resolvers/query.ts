@@ -8,7 +8,7 @@ export const MAX_HISTORY_LIMIT = 1000;
 
 export const Query: QueryResolvers = {
   session: (_root, _args, { identity }) => identity,
-  history: (_root, args, { broker, identity }) => {
+  history: (_root, args, { broker, identity, limits }) => {
     const room = parseReadableRoom(args.room);
     authorize(identity, capabilityKey(room), 'history');
     const limit = args.limit ?? 50;
@@ -16,6 +16,7 @@ export const Query: QueryResolvers = {
       throw badUserInput(`limit must be from 1 to ${MAX_HISTORY_LIMIT} (got ${limit})`);
     }
     const after = args.after == null ? undefined : parseCursor(args.after, room);
-    return broker.history(room, after, limit);
+    // Within the operation's MAX_RESPONSE_BYTES, summed over its history fields (limits/).
+    return limits.readHistory(() => broker.history(room, after, limit));
   },
 };

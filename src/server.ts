@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
-import { createAuthenticator } from './auth/authenticator.js';
+import { startAuth } from './auth/services.js';
 import { brokerFromConfig, type Broker } from './broker/index.js';
 import type { Config } from './config.js';
 import { createLimits } from './limits/index.js';
@@ -39,15 +39,15 @@ export interface ServerOptions {
 export async function startServer(config: Config, log: Logger, { plugins }: ServerOptions = {}): Promise<RoomcastServer> {
   const broker = brokerFromConfig(config, log);
   const limits = createLimits(config, log);
-  const authenticator = createAuthenticator(config.auth);
-  if (!authenticator.enabled) {
+  const auth = startAuth(config, log);
+  if (!auth.authenticator.enabled) {
     log.warn('auth is off: anyone who can reach this server may read, subscribe and publish to every room (set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY(_FILE) or AUTH_JWKS_URL)');
   }
   let draining = false;
   const originPolicy = createOriginPolicy(config.corsOrigins);
   const yoga = createHttpHandler({
     broker,
-    authenticator,
+    auth,
     corsOrigins: config.corsOrigins,
     originPolicy,
     graphiql: config.graphiql,
@@ -65,7 +65,7 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
     requests.track(req, res);
     handle(req, res);
   });
-  const ws = attachWebSocket(httpServer, yoga, authenticator, log, {
+  const ws = attachWebSocket(httpServer, yoga, auth, log, {
     originPolicy,
     keepAliveMs: config.keepAliveMs,
     connectionInitTimeoutMs: config.connectionInitTimeoutMs,
@@ -102,6 +102,7 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
       await stopped;
       await broker.close();
       await limits.close();
+      await auth.close();
       log.info('roomcast stopped', { replica: config.replicaId });
     })();
     return closing;

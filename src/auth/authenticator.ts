@@ -15,6 +15,8 @@ export interface Identity {
   readonly capability: Capability;
   /** The user's own room, `user:<encoded sub>` (capability.ts); undefined without a `sub`. */
   readonly inbox: string | undefined;
+  /** The token's `iat`, in seconds since the epoch (revocations compare it); undefined without a token. */
+  readonly issuedAt: number | undefined;
   /** The token's `exp` in ms since the epoch; undefined when there is none. */
   readonly expiresAt: number | undefined;
   /** When the identity stops being valid: `exp` plus the clock tolerance; undefined: never. */
@@ -41,11 +43,17 @@ const identityOf = (capability: Capability): Identity => ({
   user: null,
   capability,
   inbox: undefined,
+  issuedAt: undefined,
   expiresAt: undefined,
   validUntil: undefined,
 });
 
-export function createAuthenticator(config: AuthConfig | undefined): Authenticator {
+/** Where revocations are kept (revocations.ts): the instant up to which a user's tokens are revoked. */
+export interface RevocationCheck {
+  revokedUntil(user: string): Promise<number | undefined>;
+}
+
+export function createAuthenticator(config: AuthConfig | undefined, revocations?: RevocationCheck): Authenticator {
   if (!config) {
     const everyone = identityOf(EVERYTHING);
     return { enabled: false, anonymous: everyone, verify: async () => everyone };
@@ -68,7 +76,11 @@ export function createAuthenticator(config: AuthConfig | undefined): Authenticat
       } catch (error) {
         throw new AuthError(reasonOf(error));
       }
-      return identityFrom(payload, config);
+      checkLifetime(payload, config.maxTokenLifetimeSeconds);
+      const identity = identityFrom(payload, config);
+      const revoked = identity.user === null ? undefined : await revocations?.revokedUntil(identity.user);
+      if (revoked !== undefined && (identity.issuedAt ?? 0) <= revoked) throw new AuthError('revoked');
+      return identity;
     },
   };
 }
@@ -83,6 +95,13 @@ function verificationKey(config: AuthConfig): Uint8Array | KeyObject | JWTVerify
       // Cached, and fetched again for a `kid` it does not know (keys rotate by kid).
       return createRemoteJWKSet(config.key.url);
   }
+}
+
+/** A revocation is held for the longest lifetime a token may have, so it outlives every token it revokes. */
+function checkLifetime(payload: JWTPayload, maxSeconds: number): void {
+  if (payload.iat === undefined) throw new AuthError('token has no iat (issued at)');
+  if (payload.exp === undefined) throw new AuthError('token has no exp');
+  if (payload.exp - payload.iat > maxSeconds) throw new AuthError(`token lives longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS (${maxSeconds} s)`);
 }
 
 function identityFrom(payload: JWTPayload, config: AuthConfig): Identity {
@@ -104,6 +123,7 @@ function identityFrom(payload: JWTPayload, config: AuthConfig): Identity {
     user,
     capability,
     inbox,
+    issuedAt: payload.iat,
     expiresAt,
     validUntil: expiresAt === undefined ? undefined : expiresAt + config.clockToleranceSeconds * 1000,
   };

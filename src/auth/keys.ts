@@ -21,6 +21,11 @@ export interface AuthConfig {
   readonly audience: string | undefined;
   /** `AUTH_CLOCK_TOLERANCE_SECONDS`, default 5: leeway for `exp` and `nbf`. */
   readonly clockToleranceSeconds: number;
+  /**
+   * `AUTH_MAX_TOKEN_LIFETIME_SECONDS`, default 86400: tokens must carry `iat` and `exp` at most this far
+   * apart, and a revocation is held this long, so it outlives every token it revokes.
+   */
+  readonly maxTokenLifetimeSeconds: number;
   /** `ANONYMOUS_CAPABILITY`, default `{}`: what a request or connection without a token may do. */
   readonly anonymousCapability: Capability;
 }
@@ -39,7 +44,9 @@ type Env = Record<string, string | undefined>;
 export function parseAuthConfig(env: Env, problems: string[]): AuthConfig | undefined {
   const value = (name: string) => (env[name]?.trim() ? env[name]!.trim() : undefined);
   const keyVars = ['AUTH_JWT_SECRET', 'AUTH_JWT_PUBLIC_KEY', 'AUTH_JWT_PUBLIC_KEY_FILE', 'AUTH_JWKS_URL'].filter((name) => value(name));
-  const dependents = ['AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE', 'AUTH_CLOCK_TOLERANCE_SECONDS', 'ANONYMOUS_CAPABILITY'].filter((name) => value(name));
+  const dependents = ['AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE', 'AUTH_CLOCK_TOLERANCE_SECONDS', 'AUTH_MAX_TOKEN_LIFETIME_SECONDS', 'ANONYMOUS_CAPABILITY'].filter(
+    (name) => value(name),
+  );
   if (keyVars.length === 0) {
     if (dependents.length > 0) problems.push(`${dependents.join(', ')} need auth on: set one of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWKS_URL`);
     return undefined;
@@ -53,6 +60,10 @@ export function parseAuthConfig(env: Env, problems: string[]): AuthConfig | unde
   if (!/^\d+$/.test(tolerance) || Number(tolerance) > 600) {
     problems.push(`AUTH_CLOCK_TOLERANCE_SECONDS must be an integer from 0 to 600 (got ${JSON.stringify(tolerance)})`);
   }
+  const lifetime = value('AUTH_MAX_TOKEN_LIFETIME_SECONDS') ?? '86400';
+  if (!/^\d+$/.test(lifetime) || Number(lifetime) < 1) {
+    problems.push(`AUTH_MAX_TOKEN_LIFETIME_SECONDS must be a positive integer (got ${JSON.stringify(lifetime)})`);
+  }
   const anonymousCapability = parseAnonymous(value('ANONYMOUS_CAPABILITY'), problems);
   if (!key) return undefined;
   return {
@@ -60,6 +71,7 @@ export function parseAuthConfig(env: Env, problems: string[]): AuthConfig | unde
     issuer: value('AUTH_JWT_ISSUER'),
     audience: value('AUTH_JWT_AUDIENCE'),
     clockToleranceSeconds: Number(tolerance),
+    maxTokenLifetimeSeconds: Number(lifetime),
     anonymousCapability,
   };
 }

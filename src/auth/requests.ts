@@ -5,19 +5,20 @@
  */
 import { ErrorCode, RoomcastError } from '../errors.js';
 import { AuthError, type Authenticator, type Identity } from './authenticator.js';
+import type { ConnectionSession } from './sessions.js';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** The initial context a transport gives Yoga; only the parts authentication looks at. */
 export interface AuthSource {
   readonly request?: { readonly method: string; readonly url: string; readonly headers: { get(name: string): string | null } };
-  /** Set by the WebSocket transport: the identity its connection proved at connection_init. */
-  readonly identity?: Identity;
+  /** Set by the WebSocket transport: its connection's session, with the identity it proved. */
+  readonly connection?: ConnectionSession;
 }
 
 /** The identity of an HTTP request (or the WebSocket connection's); UNAUTHENTICATED for a bad token. */
 export async function identify(authenticator: Authenticator, source: AuthSource): Promise<Identity> {
-  if (source.identity) return source.identity;
+  if (source.connection) return source.connection.identity;
   if (!authenticator.enabled || !source.request) return authenticator.anonymous;
   const token = requestToken(source.request);
   return token === undefined ? authenticator.anonymous : verifyOrRefuse(authenticator, token);

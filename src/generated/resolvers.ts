@@ -58,10 +58,29 @@ export type Message = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /**
+   * Proves a (fresh) token. Over a WebSocket it replaces the connection's identity in-band, before the
+   * old token expires: subscriptions the new token still allows go on with no gap, the others end with
+   * FORBIDDEN. A token of another user than the connection's is refused (FORBIDDEN); an invalid one fails
+   * with UNAUTHENTICATED and the connection keeps its identity. An anonymous connection may become a user
+   * this way. Over HTTP it only checks the token and returns its session.
+   */
+  authenticate: Session;
   /** Publish to every subscriber of `broadcasts`, on every replica (the room of these messages is "*"). */
   broadcast: Message;
   /** Publish to every subscriber of the room, on every replica. Resolves once the message is stored and sent. */
   publish: Message;
+  /**
+   * Revokes every token of `user` (a `sub`) issued up to now (their `iat`): within a second every replica
+   * closes the user's WebSockets (4403 `revoked`) and ends their event streams, and such tokens are refused
+   * from then on (tokens issued in a later second work). Needs `"@admin": ["revoke"]`. Returns the instant.
+   */
+  revoke: Scalars['DateTime']['output'];
+};
+
+
+export type MutationAuthenticateArgs = {
+  token: Scalars['String']['input'];
 };
 
 
@@ -75,6 +94,11 @@ export type MutationPublishArgs = {
   data: Scalars['JSON']['input'];
   event: Scalars['String']['input'];
   room: Scalars['ID']['input'];
+};
+
+
+export type MutationRevokeArgs = {
+  user: Scalars['ID']['input'];
 };
 
 export type Query = {
@@ -285,8 +309,10 @@ export type MessageResolvers<ContextType = GraphQLContext, ParentType extends Re
 };
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  authenticate?: Resolver<ResolversTypes['Session'], ParentType, ContextType, RequireFields<MutationAuthenticateArgs, 'token'>>;
   broadcast?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationBroadcastArgs, 'data' | 'event'>>;
   publish?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationPublishArgs, 'data' | 'event' | 'room'>>;
+  revoke?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType, RequireFields<MutationRevokeArgs, 'user'>>;
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {

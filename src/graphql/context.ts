@@ -2,6 +2,8 @@
  * What every resolver receives, on every transport (HTTP, SSE and WebSocket share one pipeline).
  */
 import type { Identity } from '../auth/authenticator.js';
+import type { AuthServices } from '../auth/services.js';
+import type { ConnectionSession } from '../auth/sessions.js';
 import type { Broker } from '../broker/broker.js';
 import type { DeliveryBudget } from '../broker/budget.js';
 import type { OperationLimits } from '../limits/index.js';
@@ -11,10 +13,11 @@ export interface GraphQLContext {
   /** Who is asking (auth/): resolvers authorize every room operation against it. */
   readonly identity: Identity;
   /**
-   * True for operations of a WebSocket connection, which is closed (4403) when its token expires;
-   * an event stream's subscription ends by itself instead.
+   * The session of the WebSocket connection running the operation (its expiry and revocation close
+   * the connection; `authenticate` replaces its identity); undefined over HTTP and SSE.
    */
-  readonly overWebSocket: boolean;
+  readonly connection: ConnectionSession | undefined;
+  readonly auth: AuthServices;
   /** Largest `data` accepted by publish and broadcast, in bytes of serialized JSON. */
   readonly maxPayloadBytes: number;
   /**

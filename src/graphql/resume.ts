@@ -2,7 +2,7 @@
  * Automatic resume, the server's side of the protocol in `@roomcast/client/protocol`: every
  * subscription result carries its message's cursor (or its HistoryGap) in `extensions`, and a
  * transport hands the resolver the cursor a reconnecting client sent (`connectionParams.roomcastCursors`
- * over the WebSocket, `Last-Event-ID` over SSE). That cursor wins over the operation's own `after`,
+ * over the WebSocket, `Last-Event-ID` or `?lastEventId=` over SSE). That cursor wins over the operation's own `after`,
  * which is the position the client started from, not the newest one it received.
  */
 import { CURSORS_PARAM } from '@roomcast/client/protocol';
@@ -38,7 +38,7 @@ export function useCursorExtension(): Plugin {
 
 /** The initial context a transport gives Yoga; only the parts resume looks at. */
 export interface ResumeSource {
-  readonly request?: { readonly headers: { get(name: string): string | null } };
+  readonly request?: { readonly method: string; readonly url: string; readonly headers: { get(name: string): string | null } };
   readonly connectionParams?: Readonly<Record<string, unknown>>;
   readonly operationId?: string;
 }
@@ -52,5 +52,11 @@ export function resumeCursorOf(source: ResumeSource): string | undefined {
     }
     return undefined;
   }
-  return source.request?.headers.get('last-event-id') ?? undefined;
+  const request = source.request;
+  if (!request) return undefined;
+  // An EventSource sends Last-Event-ID by itself; an app that opens a new one (a fresh `?token=`) cannot
+  // set headers, so a GET event stream takes the same cursor as `?lastEventId=`.
+  const header = request.headers.get('last-event-id');
+  if (header !== null || request.method !== 'GET' || !request.headers.get('accept')?.includes('text/event-stream')) return header ?? undefined;
+  return new URL(request.url).searchParams.get('lastEventId') ?? undefined;
 }

@@ -6,8 +6,8 @@
  */
 import { printSchema } from 'graphql';
 import { createYoga, useReadinessCheck, type GraphiQLOptions, type Plugin, type YogaLogger } from 'graphql-yoga';
-import type { Authenticator } from '../auth/authenticator.js';
 import { identify, type AuthSource } from '../auth/requests.js';
+import type { AuthServices } from '../auth/services.js';
 import type { Broker } from '../broker/broker.js';
 import { useOperationLimits } from '../graphql/armor.js';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -27,7 +27,7 @@ export const GRAPHQL_PATH = '/graphql';
 
 export interface HttpOptions {
   readonly broker: Broker;
-  readonly authenticator: Authenticator;
+  readonly auth: AuthServices;
   /** Answers `/readyz`: false while the server drains or the broker cannot store publishes. */
   readonly ready: () => Promise<boolean>;
   readonly maxPayloadBytes: number;
@@ -63,7 +63,7 @@ mutation Say {
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Yoga's server-context slot: none here
 export function createHttpHandler(options: HttpOptions) {
-  const { broker, authenticator, ready, maxPayloadBytes, maxBodyBytes, log, plugins = [] } = options;
+  const { broker, auth, ready, maxPayloadBytes, maxBodyBytes, log, plugins = [] } = options;
   const schema = createRoomcastSchema();
   return createYoga<{}, GraphQLContext>({
     schema,
@@ -74,8 +74,9 @@ export function createHttpHandler(options: HttpOptions) {
       maxPayloadBytes,
       ...options.limits.forOperation(initial as LimitSource),
       resumeAfter: resumeCursorOf(initial as ResumeSource),
-      identity: await identify(authenticator, initial as AuthSource),
-      overWebSocket: 'socket' in initial,
+      identity: await identify(auth.authenticator, initial as AuthSource),
+      connection: (initial as AuthSource).connection,
+      auth,
     }),
     logging: yogaLogger(log),
     maxRequestBodySize: maxBodyBytes,

@@ -10,11 +10,13 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AuthError, type Authenticator, type Identity } from '../auth/authenticator.js';
+import { AuthError, type Authenticator } from '../auth/authenticator.js';
+import type { AuthServices } from '../auth/services.js';
+import { ConnectionSession } from '../auth/sessions.js';
 import { connectionToken } from '../auth/requests.js';
 import { createByteBudget, type DeliveryBudget } from '../broker/budget.js';
 import { ErrorCode, RoomcastCloseCode, RoomcastError } from '../errors.js';
-import { at, withDeadline } from '../deadline.js';
+import { withDeadline } from '../deadline.js';
 import { codeVariableErrors } from '../graphql/error-codes.js';
 import type { WebSocketLimits } from '../limits/index.js';
 import type { Logger } from '../log.js';
@@ -59,7 +61,7 @@ const CLOSE_HANDSHAKE_MS = 1_000;
 export function attachWebSocket(
   server: Server,
   yoga: HttpHandler,
-  authenticator: Authenticator,
+  auth: AuthServices,
   log: Logger,
   options: WebSocketOptions,
 ): WebSocketTransport {
@@ -99,7 +101,7 @@ export function attachWebSocket(
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       onConnect: async (ctx) => {
         const connection = connections.get(ctx.extra.socket);
-        return !connection || (await authenticate(connection, ctx.connectionParams, authenticator, log));
+        return !connection || (await authenticate(connection, ctx.connectionParams, auth.authenticator, log));
       },
       // Called for every event delivered without direct delivery: no allocation unless there are errors.
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: webSocketErrors(result.errors) } : undefined),
@@ -125,7 +127,7 @@ export function attachWebSocket(
           params,
           operationId: id,
           budget: connections.get(ctx.extra.socket)?.budget,
-          identity: connections.get(ctx.extra.socket)?.identity,
+          connection: connections.get(ctx.extra.socket)?.session,
         });
         let document;
         try {
@@ -163,7 +165,7 @@ export function attachWebSocket(
       return;
     }
     if (!options.limits.admit(ws, request)) return;
-    connections.set(ws, connectionOf(ws, rawSockets.get(ws)!, options.maxBufferedBytes, log));
+    connections.set(ws, connectionOf(ws, rawSockets.get(ws)!, options.maxBufferedBytes, auth, log));
     protocol.accept(ws, request);
   });
   wss.on('error', (error) => log.error('websocket server error', { error }));
@@ -220,8 +222,8 @@ function withoutExtensions({ extensions: _extensions, ...error }: GraphQLFormatt
 interface Connection {
   readonly ws: WebSocket;
   readonly socket: Duplex;
-  /** Who the connection proved to be at connection_init; undefined until then (and when anonymous). */
-  identity?: Identity;
+  /** Who the connection is: anonymous until connection_init proves a token (auth/sessions.ts). */
+  readonly session: ConnectionSession;
   /** Bounds what subscriptions queue before they are piped to the socket, plus the socket's buffer. */
   readonly budget: DeliveryBudget;
   /** True (and the connection is being cut off) when `bufferedBytes` exceed the budget. */
@@ -232,7 +234,7 @@ interface Connection {
  * A connection whose undelivered bytes exceed `limit` is closed with 4008 (slow consumer), and cut
  * off shortly after if its close frame cannot get through; the client resumes later from its cursors.
  */
-function connectionOf(ws: WebSocket, socket: Duplex, limit: number, log: Logger): Connection {
+function connectionOf(ws: WebSocket, socket: Duplex, limit: number, auth: AuthServices, log: Logger): Connection {
   let cut = false;
   const cutOff = () => {
     if (cut) return;
@@ -241,7 +243,13 @@ function connectionOf(ws: WebSocket, socket: Duplex, limit: number, log: Logger)
     ws.close(RoomcastCloseCode.SlowConsumer, 'slow consumer: resume from your last cursor');
     setTimeout(() => ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
   };
+  const session = new ConnectionSession(auth.authenticator.anonymous, auth.sessions, (reason) => {
+    log.info('closing a WebSocket connection', { reason });
+    ws.close(RoomcastCloseCode.Forbidden, reason);
+  });
+  ws.once('close', () => session.dispose());
   return {
+    session,
     ws,
     socket,
     budget: createByteBudget(limit, () => ws.bufferedAmount, cutOff),
@@ -255,30 +263,20 @@ function connectionOf(ws: WebSocket, socket: Duplex, limit: number, log: Logger)
 
 /**
  * Checks the token a client sent at connection_init. A bad one closes the connection with 4403 and
- * the reason (never falling back to anonymous); a good one becomes the connection's identity, until
- * its expiry closes the connection with 4403 `token expired`. No token: anonymous.
+ * the reason (never falling back to anonymous); a good one becomes the connection's identity. No
+ * token: anonymous.
  */
 async function authenticate(connection: Connection, params: Readonly<Record<string, unknown>> | undefined, authenticator: Authenticator, log: Logger): Promise<boolean> {
   if (!authenticator.enabled) return true;
-  const refuse = (reason: string) => {
+  try {
+    const token = connectionToken(params);
+    if (token !== undefined) connection.session.identity = await authenticator.verify(token);
+    return true;
+  } catch (error) {
+    if (!(error instanceof AuthError) && !(error instanceof RoomcastError)) throw error;
+    const reason = error instanceof AuthError ? `invalid token: ${error.message}` : error.message;
     log.info('refused a WebSocket connection', { reason });
     connection.ws.close(RoomcastCloseCode.Forbidden, reason);
     return false;
-  };
-  let identity: Identity;
-  try {
-    const token = connectionToken(params);
-    if (token === undefined) return true;
-    identity = await authenticator.verify(token);
-  } catch (error) {
-    if (error instanceof AuthError) return refuse(`invalid token: ${error.message}`);
-    if (error instanceof RoomcastError) return refuse(error.message);
-    throw error;
   }
-  connection.identity = identity;
-  if (identity.validUntil !== undefined) {
-    const cancel = at(identity.validUntil, () => refuse('token expired'));
-    connection.ws.once('close', cancel);
-  }
-  return true;
 }

@@ -22,7 +22,7 @@ afterAll(async () => {
 
 it('should never write a token, good or bad, to its logs', async () => {
   const sign = (claims: Record<string, unknown>) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1m').sign(new TextEncoder().encode(SECRET));
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('1m').sign(new TextEncoder().encode(SECRET));
   const good = await sign({ sub: 'logged-user', roomcast: { r: ['*'] } });
   const forbidden = await sign({ sub: 'other' });
   const tampered = `${good.slice(0, -4)}AAAA`;

@@ -271,7 +271,7 @@ describe('public keys: RS256, ES256, and a JWKS', () => {
     const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
     const pem = await exportSPKI(publicKey);
     const target = await server({ AUTH_JWT_PUBLIC_KEY: pem });
-    const token = await new SignJWT({ sub: 'k', roomcast: { r: ['history'] } }).setProtectedHeader({ alg }).setExpirationTime('1m').sign(privateKey);
+    const token = await new SignJWT({ sub: 'k', roomcast: { r: ['history'] } }).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime('1m').sign(privateKey);
     expect((await post(target, historyQuery, { room: 'r' }, bearer(token))).status).toBe(200);
     const confused = await hs256({ sub: 'k', roomcast: { r: ['history'] } }, { key: new TextEncoder().encode(pem) });
     const refused = await post(target, historyQuery, { room: 'r' }, bearer(confused));
@@ -290,7 +290,7 @@ describe('public keys: RS256, ES256, and a JWKS', () => {
       const url = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
       const target = await server({ AUTH_JWKS_URL: url, AUTH_JWT_ISSUER: 'https://issuer.test', AUTH_JWT_AUDIENCE: 'roomcast' });
       const sign = (claims: JWTPayload, kid = 'k1') =>
-        new SignJWT({ sub: 'j', roomcast: { r: ['history'] }, ...claims }).setProtectedHeader({ alg: 'ES256', kid }).setExpirationTime('1m').sign(privateKey);
+        new SignJWT({ sub: 'j', roomcast: { r: ['history'] }, ...claims }).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt().setExpirationTime('1m').sign(privateKey);
       expect((await post(target, historyQuery, { room: 'r' }, bearer(await sign({ iss: 'https://issuer.test', aud: 'roomcast' })))).status).toBe(200);
       const wrongIssuer = await post(target, historyQuery, { room: 'r' }, bearer(await sign({ iss: 'https://evil.test', aud: 'roomcast' })));
       expect(wrongIssuer.body.errors?.[0]?.message).toMatch(/wrong issuer/);

@@ -21,7 +21,8 @@ import {
 import { iterate } from './iterate.js';
 import { watchLiveness } from './liveness.js';
 import { CURSORS_PARAM, cursorOf, decodeCursor, historyGapOf, type Cursor, type HistoryGapInfo } from './protocol.js';
-import { backOff, isRetryable } from './retry.js';
+import { backOff, isCode, isRetryable } from './retry.js';
+import { tokenKeeper, type GetToken, type TokenKeeper } from './token.js';
 
 export type { HistoryGapInfo } from './protocol.js';
 export { FATAL_CLOSE_CODES, isRetryable } from './retry.js';
@@ -44,6 +45,14 @@ export interface RoomcastClientOptions extends Omit<ClientOptions, 'url'> {
    * @default 10_000
    */
   readonly connectTimeoutMs?: number;
+  /**
+   * For a server with auth on: called for a token on every connect (sent as
+   * `connectionParams.authToken`) and before the token expires, to refresh it in-band. With it, a
+   * 4403 close after the connection was established (token expired, revoked) reconnects with a fresh
+   * token and resumes; a token refused at connection_init ends the subscriptions (no endless loop).
+   * Without it, every 4403 is final.
+   */
+  readonly getToken?: GetToken;
   /**
    * A `ping` (sent every `keepAlive` ms, graphql-ws's option, 20 s here) not answered in this time
    * means the server is gone: the socket is dropped and the client reconnects. `0`: never.
@@ -70,9 +79,10 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
     generateID,
     connectTimeoutMs = 10_000,
     pongTimeoutMs = 10_000,
+    getToken,
     retryAttempts = Number.POSITIVE_INFINITY,
     retryWait = backOff,
-    shouldRetry = isRetryable,
+    shouldRetry = (error: unknown): boolean => isRetryable(error) || (tokens !== undefined && isCode(error, 4403) && closedAfterAck),
     keepAlive = 20_000,
     webSocketImpl,
     ...rest
@@ -83,8 +93,11 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
   const cursors = new Map<string, string>();
   let registering: Tracked | undefined;
   let acknowledged = false;
+  /** Whether the last close ended an established connection (a 4403 then means expired or revoked). */
+  let closedAfterAck = false;
+  const tokens: TokenKeeper | undefined = getToken && tokenKeeper(getToken, () => client);
 
-  const client = createClient({
+  const client: Client = createClient({
     ...rest,
     webSocketImpl: webSocketImpl && quietAbort(webSocketImpl),
     retryAttempts,
@@ -100,12 +113,20 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
     },
     connectionParams: async () => {
       const own = typeof connectionParams === 'function' ? await connectionParams() : connectionParams;
-      return { ...own, [CURSORS_PARAM]: Object.fromEntries(cursors) };
+      const auth = tokens ? { authToken: await tokens.connectToken() } : {};
+      return { ...own, ...auth, [CURSORS_PARAM]: Object.fromEntries(cursors) };
     },
   });
   const stopWatching = watchLiveness(client, { connectTimeoutMs, pongTimeoutMs });
-  client.on('connected', () => (acknowledged = true));
-  client.on('closed', () => (acknowledged = false));
+  client.on('connected', () => {
+    acknowledged = true;
+    tokens?.connected();
+  });
+  client.on('closed', () => {
+    closedAfterAck = acknowledged;
+    acknowledged = false;
+    tokens?.closed();
+  });
 
   const subscribe = <Data = Record<string, unknown>, Extensions = unknown>(
     payload: SubscribePayload,
@@ -155,6 +176,7 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
     dispose: async () => {
       if (!acknowledged) client.terminate();
       stopWatching();
+      tokens?.closed();
       // graphql-ws's dispose rejects when the attempt it waits for fails: disposed either way.
       await Promise.resolve(client.dispose()).catch(() => {});
     },

@@ -13,7 +13,9 @@
  * server decides on purpose.
  */
 export const FATAL_CLOSE_CODES: readonly number[] = [
-  4403, // Forbidden: the server refused this client; the same request would be refused again.
+  // Forbidden: a token refused at connection_init, or one that expired or was revoked. With getToken,
+  // the client reconnects once with a fresh token after the latter (index.ts).
+  4403,
 ];
 
 /**
@@ -22,8 +24,12 @@ export const FATAL_CLOSE_CODES: readonly number[] = [
  * offline) ended every subscription for good.
  */
 export function isRetryable(errorOrCloseEvent: unknown): boolean {
-  const code = (errorOrCloseEvent as { code?: unknown } | null)?.code;
-  return !(typeof code === 'number' && FATAL_CLOSE_CODES.includes(code));
+  return !FATAL_CLOSE_CODES.some((code) => isCode(errorOrCloseEvent, code));
+}
+
+/** Whether `errorOrCloseEvent` is a close with `code`. */
+export function isCode(errorOrCloseEvent: unknown, code: number): boolean {
+  return (errorOrCloseEvent as { code?: unknown } | null)?.code === code;
 }
 
 /** Reconnect soon after a drop, backing off to 10 s, with jitter so clients do not return in step. */

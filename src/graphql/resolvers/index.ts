@@ -4,14 +4,14 @@ import type { Resolvers } from '../../generated/resolvers.js';
 import { HistoryGap, Message, RoomEvent } from './message.js';
 import { Mutation } from './mutation.js';
 import { Query } from './query.js';
-import { Session } from './session.js';
+import { Session, SessionMutations } from './session.js';
 import { Subscription } from './subscription.js';
 
 export const resolvers: Resolvers = {
   JSON: behaviourOf(JSONResolver),
   DateTime: behaviourOf(DateTimeResolver),
   Query,
-  Mutation,
+  Mutation: { ...Mutation, ...SessionMutations },
   Subscription,
   Message,
   HistoryGap,

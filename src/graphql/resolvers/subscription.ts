@@ -1,6 +1,7 @@
 import type { SubscriptionResolvers } from '../../generated/resolvers.js';
 import type { SubscriptionEvent } from '../../broker/subscription.js';
 import { authorize, capabilityKey } from '../../auth/guard.js';
+import { streamSession } from '../../auth/sessions.js';
 import { at } from '../../deadline.js';
 import { ErrorCode, RoomcastError } from '../../errors.js';
 import { parseCursor } from '../../rooms/cursor.js';
@@ -9,14 +10,21 @@ import { BROADCAST_ROOM, parseRoomId } from '../../rooms/names.js';
 import type { GraphQLContext } from '../context.js';
 import { noteDelivery } from '../resume.js';
 
-async function subscribeRoom(room: string, after: string | null | undefined, { broker, resumeAfter, budget, identity, overWebSocket }: GraphQLContext) {
-  authorize(identity, capabilityKey(room), 'subscribe');
+async function subscribeRoom(room: string, after: string | null | undefined, context: GraphQLContext) {
+  const { broker, resumeAfter, budget, identity, connection, auth } = context;
+  const key = capabilityKey(room);
+  authorize(identity, key, 'subscribe');
   const from = resumeAfter ?? after;
   const subscription = await broker.subscribe(room, from == null ? undefined : parseCursor(from, room), budget);
-  // An event stream ends with its token (a WebSocket connection is closed with 4403 instead, ws.ts).
-  if (identity.validUntil !== undefined && !overWebSocket) {
-    const cancel = at(identity.validUntil, () => subscription.fail(new RoomcastError(ErrorCode.UNAUTHENTICATED, 'token expired')));
-    subscription.onClose(cancel);
+  if (connection) {
+    // Its connection ends it if a new token no longer allows it; expiry and revocation close the connection.
+    connection.track(subscription, key);
+  } else {
+    // An event stream ends by itself: at its token's expiry, or when its user is revoked.
+    if (identity.validUntil !== undefined) {
+      subscription.onClose(at(identity.validUntil, () => subscription.fail(new RoomcastError(ErrorCode.UNAUTHENTICATED, 'token expired'))));
+    }
+    subscription.onClose(auth.sessions.add(streamSession(identity, subscription)));
   }
   return subscription;
 }

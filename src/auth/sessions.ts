@@ -1,0 +1,99 @@
+/**
+ * The authenticated parties alive on this replica (WebSocket connections, event streams), by user,
+ * so that a revocation ends them, and a WebSocket connection's session, whose identity a client may
+ * replace in-band (`authenticate`) before its token expires.
+ */
+import { at } from '../deadline.js';
+import { ErrorCode, RoomcastError } from '../errors.js';
+import type { RoomSubscription } from '../broker/subscription.js';
+import type { Identity } from './authenticator.js';
+import { allows } from './capability.js';
+
+export interface LiveSession {
+  readonly identity: Identity;
+  /** Ends the session: closes its connection, or ends its stream, with `reason`. */
+  end(reason: string): void;
+}
+
+export class SessionRegistry {
+  private readonly byUser = new Map<string, Set<LiveSession>>();
+
+  /** Tracks a session of an identity with a user; returns the function that stops tracking it. */
+  add(session: LiveSession): () => void {
+    const user = session.identity.user;
+    if (user === null) return () => {};
+    let sessions = this.byUser.get(user);
+    if (!sessions) this.byUser.set(user, (sessions = new Set()));
+    sessions.add(session);
+    return () => {
+      sessions.delete(session);
+      if (sessions.size === 0 && this.byUser.get(user) === sessions) this.byUser.delete(user);
+    };
+  }
+
+  /** Ends the sessions of `user` whose token was issued at or before `atSeconds`. */
+  revoke(user: string, atSeconds: number): void {
+    for (const session of [...(this.byUser.get(user) ?? [])]) {
+      if ((session.identity.issuedAt ?? 0) <= atSeconds) session.end('revoked');
+    }
+  }
+}
+
+/** An event stream's subscription, as a session: it ends with UNAUTHENTICATED and the reason. */
+export function streamSession(identity: Identity, subscription: RoomSubscription): LiveSession {
+  return { identity, end: (reason) => subscription.fail(new RoomcastError(ErrorCode.UNAUTHENTICATED, reason)) };
+}
+
+/**
+ * A WebSocket connection's identity over its life: anonymous until connection_init proves a token,
+ * replaced by `authenticate`; its expiry closes the connection, and a new identity ends the
+ * connection's subscriptions it no longer allows (the others go on untouched).
+ */
+export class ConnectionSession implements LiveSession {
+  private current: Identity;
+  private cancelExpiry: () => void = () => {};
+  private untrack: () => void = () => {};
+  private readonly rooms = new Map<RoomSubscription, string>();
+
+  constructor(
+    anonymous: Identity,
+    private readonly registry: SessionRegistry,
+    private readonly close: (reason: string) => void,
+  ) {
+    this.current = anonymous;
+  }
+
+  get identity(): Identity {
+    return this.current;
+  }
+
+  set identity(identity: Identity) {
+    this.current = identity;
+    this.cancelExpiry();
+    this.untrack();
+    this.untrack = this.registry.add(this);
+    this.cancelExpiry = identity.validUntil === undefined ? () => {} : at(identity.validUntil, () => this.end('token expired'));
+    for (const [subscription, key] of this.rooms) {
+      if (!allows(identity.capability, key, 'subscribe')) {
+        subscription.fail(new RoomcastError(ErrorCode.FORBIDDEN, `the new token does not allow subscribe on ${JSON.stringify(key)}`));
+      }
+    }
+  }
+
+  /** A subscription of this connection to the room with capability key `key`, until it closes. */
+  track(subscription: RoomSubscription, key: string): void {
+    this.rooms.set(subscription, key);
+    subscription.onClose(() => this.rooms.delete(subscription));
+  }
+
+  end(reason: string): void {
+    this.close(reason);
+  }
+
+  /** The connection closed: nothing more to watch. */
+  dispose(): void {
+    this.cancelExpiry();
+    this.untrack();
+    this.rooms.clear();
+  }
+}

@@ -7,10 +7,10 @@ import { createRoomcastClient } from '@roomcast/client';
 import { SignJWT, type JWTPayload } from 'jose';
 import { print } from 'graphql';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { HistoryDocument, PublishDocument, RoomMessagesDocument } from '../generated/graphql.js';
 import { subscribeWs, wsClient } from '../helpers/clients.js';
-import { startTestServer, type TestServer } from '../helpers/in-process.js';
+import { serversOfThisFile, type TestServer } from '../helpers/in-process.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SECRET = 'session-test-secret-at-least-32-bytes';
@@ -22,15 +22,7 @@ const sign = (claims: JWTPayload, { iat = true } = {}) => {
   return jwt.sign(new TextEncoder().encode(SECRET));
 };
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.close();
-});
-async function server(env: Record<string, string> = {}): Promise<TestServer> {
-  const started = await startTestServer({ AUTH_JWT_SECRET: SECRET, AUTH_CLOCK_TOLERANCE_SECONDS: '0', ...env });
-  servers.push(started);
-  return started;
-}
+const server = serversOfThisFile({ AUTH_JWT_SECRET: SECRET, AUTH_CLOCK_TOLERANCE_SECONDS: '0' });
 
 async function post(target: TestServer, query: string, variables: Record<string, unknown>, token?: string) {
   const response = await fetch(target.url, {

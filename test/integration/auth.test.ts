@@ -7,10 +7,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { print } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { HistoryDocument, PublishDocument, RoomMessagesDocument } from '../generated/graphql.js';
 import { subscribeWs, wsClient, type Stream } from '../helpers/clients.js';
-import { startTestServer, type TestServer } from '../helpers/in-process.js';
+import { serversOfThisFile, type TestServer } from '../helpers/in-process.js';
 import { within } from '../helpers/wait.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
@@ -22,15 +22,7 @@ async function hs256(claims: JWTPayload, { alg = 'HS256', key = secretKey as Uin
   return new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime(claims.exp ?? now() + 600).sign(key);
 }
 
-const servers: TestServer[] = [];
-async function server(env: Record<string, string>): Promise<TestServer> {
-  const started = await startTestServer(env);
-  servers.push(started);
-  return started;
-}
-afterAll(async () => {
-  for (const started of servers) await started.close();
-});
+const server = serversOfThisFile();
 
 interface Answer {
   status: number;

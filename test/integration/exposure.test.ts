@@ -4,20 +4,12 @@
  */
 import { print } from 'graphql';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { HistoryDocument, RoomMessagesDocument } from '../generated/graphql.js';
-import { startTestServer, type TestServer } from '../helpers/in-process.js';
+import { serversOfThisFile, type TestServer } from '../helpers/in-process.js';
 
 const APP = 'https://app.example';
-const servers: TestServer[] = [];
-async function server(env: Record<string, string>): Promise<TestServer> {
-  const started = await startTestServer(env);
-  servers.push(started);
-  return started;
-}
-afterAll(async () => {
-  for (const started of servers) await started.close();
-});
+const server = serversOfThisFile();
 
 const query = (target: TestServer, headers: Record<string, string>) =>
   fetch(target.url, {

@@ -48,7 +48,6 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
   const yoga = createHttpHandler({
     broker,
     auth,
-    corsOrigins: config.corsOrigins,
     originPolicy,
     graphiql: config.graphiql,
     introspection: config.introspection,

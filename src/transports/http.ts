@@ -35,7 +35,6 @@ export interface HttpOptions {
   readonly maxBodyBytes: number;
   readonly log: Logger;
   /** CORS_ORIGINS: which pages may call from a browser (origins.ts). */
-  readonly corsOrigins: readonly string[] | undefined;
   readonly originPolicy: OriginPolicy;
   /** GRAPHIQL: serve the GraphiQL page. */
   readonly graphiql: boolean;
@@ -86,7 +85,7 @@ export function createHttpHandler(options: HttpOptions) {
     graphiql: options.graphiql && { title: 'Roomcast', subscriptionsProtocol: 'WS', defaultQuery: exampleQuery },
     cors: false, // origins.ts
     plugins: [
-      useOrigins(options.corsOrigins, options.originPolicy),
+      useOrigins(options.originPolicy),
       ...options.limits.plugins,
       useReadinessCheck({ endpoint: '/readyz', check: ready }),
       ...(options.introspection ? [useSchemaSdl(`${GRAPHQL_PATH}/schema.graphql`, printSchema(schema))] : [useNoIntrospection()]),

@@ -14,6 +14,8 @@
 import type { Plugin } from 'graphql-yoga';
 
 export interface OriginPolicy {
+  /** CORS_ORIGINS; undefined: any origin, never with credentials. */
+  readonly origins: readonly string[] | undefined;
   /** Whether a request with this Origin header (and Host) may go on; requests without Origin always may. */
   allows(origin: string | null | undefined, host: string | null | undefined): boolean;
 }
@@ -21,6 +23,7 @@ export interface OriginPolicy {
 export function originPolicy(origins: readonly string[] | undefined): OriginPolicy {
   const listed = new Set(origins);
   return {
+    origins,
     allows(origin, host) {
       if (!origin || origins === undefined || listed.has(origin)) return true;
       // The server's own pages (GraphiQL) send Origin too.
@@ -29,7 +32,8 @@ export function originPolicy(origins: readonly string[] | undefined): OriginPoli
   };
 }
 
-export function useOrigins(origins: readonly string[] | undefined, policy: OriginPolicy): Plugin {
+export function useOrigins(policy: OriginPolicy): Plugin {
+  const { origins } = policy;
   const corsHeaders = (origin: string): Record<string, string> =>
     origins === undefined
       ? { 'Access-Control-Allow-Origin': '*' }

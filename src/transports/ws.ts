@@ -120,14 +120,15 @@ export function attachWebSocket(
         }
         const limited = options.limits.refuseOperation(ctx.extra.socket);
         if (limited) return [limited];
+        const connection = connections.get(ctx.extra.socket);
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
           operationId: id,
-          budget: connections.get(ctx.extra.socket)?.budget,
-          connection: connections.get(ctx.extra.socket)?.session,
+          budget: connection?.budget,
+          connection: connection?.session,
         });
         let document;
         try {
@@ -147,7 +148,6 @@ export function attachWebSocket(
           execute,
           subscribe,
         };
-        const connection = connections.get(ctx.extra.socket);
         if (options.directDelivery && connection && getOperationAST(document, params.operationName)?.operation === 'subscription') {
           // Room events go straight to the socket (ws-delivery.ts); graphql-ws keeps the protocol.
           args.subscribe = (subscribeArgs) => delivery.subscribe(subscribeArgs, subscribe, { ...connection, id });

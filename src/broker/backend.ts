@@ -28,8 +28,14 @@ export interface Backend {
    * the message to the bounded history, and publishes it to every replica's `onMessage`. Publishes
    * of one room reach every replica in seq order. `dataJson` is valid JSON text; `sender` is any
    * string (or null), stored JSON-encoded exactly as `encodeMessage` does.
+   *
+   * With an `idempotencyKey` (any text), in the same atomic step: when a message was stored under
+   * (room, sender, key) less than the idempotency window ago (counted from that first publish, never
+   * extended), that message is returned, byte for byte as first returned, and nothing is stored or
+   * published; otherwise the new message is stored under it for the window, also after it leaves the
+   * history.
    */
-  append(room: string, event: string, dataJson: string, sender: string | null): Promise<Message>;
+  append(room: string, event: string, dataJson: string, sender: string | null, idempotencyKey?: string): Promise<Message>;
   read(room: string, query: ReadQuery): Promise<RoomSnapshot>;
   /** Starts delivering the room's messages to `onMessage`; resolves once no later publish can be missed. */
   listen(room: string): Promise<void>;

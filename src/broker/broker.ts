@@ -12,6 +12,8 @@
  * - A subscription without a cursor gets every message stored after it was accepted.
  * - publish resolves only once the message is stored and sent; when the backend cannot be reached it
  *   rejects with UNAVAILABLE.
+ * - A publish with an idempotency key already used for the room by the same sender within the window
+ *   resolves with the message first published under it, and stores and sends nothing.
  */
 import { ErrorCode, RoomcastError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -27,8 +29,10 @@ export interface Broker {
   /**
    * `sender`: the `sub` of the token that published, set by the server (never taken from a client's
    * arguments); omitted for anonymous publishes and when auth is off, and then the message's sender is null.
+   * `idempotencyKey`: a repeat with the same key, room and sender within the idempotency window returns
+   * the message first published under it and publishes nothing (Backend.append).
    */
-  publish(room: string, event: string, dataJson: string, sender?: string): Promise<Message>;
+  publish(room: string, event: string, dataJson: string, sender?: string, idempotencyKey?: string): Promise<Message>;
   /** Held messages oldest first: the first `limit` after `after`, or the latest `limit`. */
   history(room: string, after: Cursor | undefined, limit: number): Promise<Message[]>;
   /**
@@ -99,8 +103,8 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
 
   return {
     kind: backend.kind,
-    publish: (room, event, dataJson, sender) => {
-      const publishing = guard(() => backend.append(room, event, dataJson, sender ?? null));
+    publish: (room, event, dataJson, sender, idempotencyKey) => {
+      const publishing = guard(() => backend.append(room, event, dataJson, sender ?? null, idempotencyKey));
       inFlight.add(publishing);
       const done = () => inFlight.delete(publishing);
       publishing.then(done, done);

@@ -1,8 +1,10 @@
 /**
  * The embedded backend for a single process: per-room ring-buffer history, sequence and epoch in
  * memory, with the same promises as Redis (atomic append and publish, bounded history, expiry after
- * the last publish). A restart of the process is a reset of every room: old cursors get a HistoryGap.
+ * the last publish, idempotency keys held for their window). A restart of the process is a reset of
+ * every room: old cursors get a HistoryGap.
  */
+import { DEFAULT_IDEMPOTENCY_TTL_SECONDS, idempotencyScope } from '../rooms/idempotency.js';
 import { encodeMessage, type Message } from '../rooms/message.js';
 import type { Backend, ReadQuery, RoomSnapshot } from './backend.js';
 import { newEpoch } from './epoch.js';
@@ -10,6 +12,8 @@ import { newEpoch } from './epoch.js';
 export interface MemoryBackendOptions {
   readonly historySize: number;
   readonly historyTtlSeconds: number;
+  /** How long a message is held under its idempotency key, from its publish. @default 600 */
+  readonly idempotencyTtlSeconds?: number;
   /** Clock in milliseconds; injectable so expiry can be tested without waiting. */
   readonly now?: () => number;
 }
@@ -22,10 +26,19 @@ interface RoomState {
   expiresAt: number;
 }
 
+/** A message held under its idempotency key: the very object first returned. */
+interface Published {
+  readonly message: Message;
+  readonly expiresAt: number;
+}
+
 export function createMemoryBackend(options: MemoryBackendOptions): Backend {
   const now = options.now ?? Date.now;
   const ttlMs = options.historyTtlSeconds * 1000;
+  const idempotencyTtlMs = (options.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS) * 1000;
   const rooms = new Map<string, RoomState>();
+  /** By room, then by idempotencyScope(sender, key). */
+  const published = new Map<string, Map<string, Published>>();
   const listening = new Map<string, number>();
   let closed = false;
 
@@ -38,10 +51,25 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
     return state;
   };
 
-  // Expired rooms are dropped lazily when touched, and swept so idle ones do not accumulate.
+  const forget = (room: string, scope: string) => {
+    const scopes = published.get(room);
+    scopes?.delete(scope);
+    if (scopes?.size === 0) published.delete(room);
+  };
+  /** The message held under (room, scope), while its window lasts. */
+  const original = (room: string, scope: string): Message | undefined => {
+    const held = published.get(room)?.get(scope);
+    if (!held) return undefined;
+    if (held.expiresAt > now()) return held.message;
+    forget(room, scope);
+    return undefined;
+  };
+
+  // Expired rooms and keys are dropped lazily when touched, and swept so idle ones do not accumulate.
   const sweeper = setInterval(() => {
     for (const room of rooms.keys()) live(room);
-  }, Math.min(ttlMs, 60_000));
+    for (const [room, scopes] of published) for (const scope of scopes.keys()) original(room, scope);
+  }, Math.min(ttlMs, idempotencyTtlMs, 60_000));
   sweeper.unref();
 
   const backend: Backend = {
@@ -49,8 +77,13 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
     onMessage: () => {},
     onResume: () => {},
 
-    async append(room, event, dataJson, sender) {
+    async append(room, event, dataJson, sender, idempotencyKey) {
       if (closed) throw new Error('memory backend is closed');
+      const scope = idempotencyKey === undefined ? undefined : idempotencyScope(sender, idempotencyKey);
+      if (scope !== undefined) {
+        const repeated = original(room, scope);
+        if (repeated) return repeated;
+      }
       let state = live(room);
       if (!state) {
         state = { epoch: newEpoch(), seq: 0, history: [], expiresAt: 0 };
@@ -67,6 +100,11 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
       };
       state.history.push(message);
       if (state.history.length > options.historySize) state.history.shift();
+      if (scope !== undefined) {
+        let scopes = published.get(room);
+        if (!scopes) published.set(room, (scopes = new Map()));
+        scopes.set(scope, { message, expiresAt: now() + idempotencyTtlMs });
+      }
       if (listening.has(room)) backend.onMessage(message);
       return message;
     },
@@ -93,6 +131,7 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
       closed = true;
       clearInterval(sweeper);
       rooms.clear();
+      published.clear();
       listening.clear();
     },
   };

@@ -1,15 +1,17 @@
 /**
  * The Redis backend, for several replicas. Per room: a meta hash (epoch, seq) and a history stream
  * whose entry ids are the seqs, written by one Lua script that also PUBLISHes the stored message, so
- * every replica sees one order. Fan-out to replicas goes through graphql-redis-subscriptions'
- * RedisPubSub on our own ioredis clients: one publisher and one subscriber connection per replica,
- * one channel subscription per listened room.
+ * every replica sees one order; and a string per idempotency key used, holding its message for the
+ * idempotency window, checked and set by the same script. Fan-out to replicas goes through
+ * graphql-redis-subscriptions' RedisPubSub on our own ioredis clients: one publisher and one
+ * subscriber connection per replica, one channel subscription per listened room.
  */
 import { readFileSync } from 'node:fs';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import { withDeadline } from '../deadline.js';
 import type { Logger } from '../log.js';
+import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '../rooms/idempotency.js';
 import { decodeMessage, encodeSender, type Message } from '../rooms/message.js';
 import type { Backend, ReadQuery, RoomSnapshot } from './backend.js';
 import { newEpoch } from './epoch.js';
@@ -20,6 +22,8 @@ export interface RedisBackendOptions {
   readonly keyPrefix: string;
   readonly historySize: number;
   readonly historyTtlSeconds: number;
+  /** How long a message is held under its idempotency key, from its publish. @default 600 */
+  readonly idempotencyTtlSeconds?: number;
   /** A command or subscription Redis has not answered by then fails. */
   readonly timeoutMs: number;
   readonly log: Logger;
@@ -28,7 +32,8 @@ export interface RedisBackendOptions {
 type ReadReply = [string | null, number, string[]];
 
 interface RoomcastRedis extends Redis {
-  roomcastPublish(meta: string, log: string, ...args: (string | number)[]): Promise<string>;
+  /** Two keys (meta, log), or three with an idempotency key: their number comes first. */
+  roomcastPublish(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<string>;
   roomcastRead(meta: string, log: string, ...args: (string | number)[]): Promise<ReadReply>;
 }
 
@@ -37,6 +42,7 @@ const script = (name: string): string => readFileSync(new URL(`./scripts/${name}
 export function createRedisBackend(options: RedisBackendOptions): Backend {
   const { log, timeoutMs } = options;
   const keys = redisKeys(options.keyPrefix);
+  const idempotencyTtlMs = (options.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS) * 1000;
   // No offline queue and no retries for commands: a publish either reaches Redis now or fails with
   // UNAVAILABLE, and is never sent later behind the caller's back.
   const publisher = new Redis(options.url, {
@@ -48,7 +54,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
   }) as RoomcastRedis;
   // enableReadyCheck: false avoids ioredis 5's race between its INFO ready check and SUBSCRIBE (#2037).
   const subscriber = new Redis(options.url, { enableReadyCheck: false, connectionName: 'roomcast:subscriber' });
-  publisher.defineCommand('roomcastPublish', { numberOfKeys: 2, lua: script('publish.lua') });
+  publisher.defineCommand('roomcastPublish', { lua: script('publish.lua') });
   publisher.defineCommand('roomcastRead', { numberOfKeys: 2, lua: script('read.lua') });
   reportConnection(publisher, 'publisher', log);
   reportConnection(subscriber, 'subscriber', log);
@@ -79,10 +85,12 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     onMessage: () => {},
     onResume: () => {},
 
-    async append(room, event, dataJson, sender) {
+    async append(room, event, dataJson, sender, idempotencyKey) {
+      const scriptKeys = [keys.meta(room), keys.log(room)];
+      if (idempotencyKey !== undefined) scriptKeys.push(keys.idempotency(room, sender, idempotencyKey));
       const json = await publisher.roomcastPublish(
-        keys.meta(room),
-        keys.log(room),
+        scriptKeys.length,
+        ...scriptKeys,
         newEpoch(),
         keys.channel(room),
         room,
@@ -92,6 +100,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
         options.historyTtlSeconds * 1000,
         // Arbitrary text from a token: encoded here, so the script splices a valid JSON value.
         encodeSender(sender),
+        idempotencyTtlMs,
       );
       return decodeMessage(json);
     },

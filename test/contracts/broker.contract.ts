@@ -6,7 +6,7 @@ import type { Broker } from '../../src/broker/broker.js';
 import type { SubscriptionEvent } from '../../src/broker/subscription.js';
 import { encodeMessage, isHistoryGap, type HistoryGap, type Message, type RoomEvent } from '../../src/rooms/message.js';
 import { encodeCursor, type Cursor } from '../../src/rooms/cursor.js';
-import { within } from '../helpers/wait.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 export interface BrokerFixture {
   readonly broker: Broker;
@@ -17,7 +17,7 @@ export interface BrokerFixture {
   close(): Promise<void>;
 }
 
-export type BrokerFactory = (options: { historySize: number }) => Promise<BrokerFixture>;
+export type BrokerFactory = (options: { historySize: number; idempotencyTtlSeconds?: number }) => Promise<BrokerFixture>;
 
 const cursorOf = (m: Message): Cursor => ({ room: m.room, epoch: m.epoch, seq: m.seq });
 
@@ -221,6 +221,106 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
       expect(live).toEqual(m);
       expect(live!.sender).toBeNull();
       expect((await broker.history(room, undefined, 1))[0]!.sender).toBeNull();
+    });
+
+    describe('idempotency keys', () => {
+      const publishKeyed = (data: unknown, key: string, sender?: string, target = room, on = broker) =>
+        on.publish(target, 'test', JSON.stringify(data), sender, key);
+
+      it('should answer a repeat with the original message, byte for byte, storing and delivering nothing more', async () => {
+        const sub = await subscribe();
+        const first = await publishKeyed({ n: 1 }, 'k1');
+        expect(first).toMatchObject({ seq: 1, data: { n: 1 }, sender: null });
+        const again = await publishKeyed({ n: 1 }, 'k1');
+        // The key names the message: other data or another event still get the original.
+        const other = await broker.publish(room, 'changed', '{"n":"other"}', undefined, 'k1');
+        for (const repeat of [again, other]) expect(repeat).toEqual(first);
+        const next = await publish(2);
+        expect(next.seq).toBe(2);
+        // Live: the original, then the next message; nothing between them.
+        expect(await take(sub, 2)).toEqual([first, next]);
+        expect(await broker.history(room, undefined, 50)).toEqual([first, next]);
+        const stored = await fixture.storedJson?.(room);
+        if (stored) expect(stored[0]).toBe(encodeMessage(first, '{"n":1}'));
+      });
+
+      it('should publish once for attempts made at the same time', async () => {
+        const sub = await subscribe();
+        const attempts = await Promise.all(Array.from({ length: 8 }, (_, i) => publishKeyed({ attempt: i }, 'same')));
+        for (const attempt of attempts) expect(attempt).toEqual(attempts[0]);
+        const next = await publish(2);
+        expect(seqs(await take(sub, 2))).toEqual([1, 2]);
+        expect(next.seq).toBe(2);
+      });
+
+      it('should keep different keys, rooms and senders apart', async () => {
+        const a = await publishKeyed('a', 'a');
+        const b = await publishKeyed('b', 'b');
+        const elsewhere = await publishKeyed('a elsewhere', 'a', undefined, `${room}-2`);
+        expect([a.seq, b.seq, elsewhere.seq]).toEqual([1, 2, 1]);
+        expect(elsewhere).toMatchObject({ room: `${room}-2`, data: 'a elsewhere' });
+        // One key space per sender, anonymous included; none reads or blocks another's message.
+        const alice = await publishKeyed('alice', 'a', 'alice');
+        const bob = await publishKeyed('bob', 'a', 'bob');
+        expect([alice.seq, bob.seq]).toEqual([3, 4]);
+        expect(await publishKeyed('x', 'a')).toEqual(a);
+        expect(await publishKeyed('x', 'a', 'alice')).toEqual(alice);
+        expect(await publishKeyed('x', 'a', 'bob')).toEqual(bob);
+        expect(bob).toMatchObject({ sender: 'bob', data: 'bob' });
+        expect((await broker.history(room, undefined, 50)).map((m) => m.data)).toEqual(['a', 'b', 'alice', 'bob']);
+      });
+
+      it('should not confuse senders and keys of any text', async () => {
+        const roomy = await factory({ historySize: 100 });
+        try {
+          // Pairs that a naive join of sender and key would make equal, and hostile text in both.
+          const pairs: [string | undefined, string][] = [
+            ['a', 'b:c'],
+            ['a:b', 'c'],
+            [undefined, 'null'],
+            ['null', 'null'],
+            ['","', '"'],
+            ['"', '","'],
+            ...hostileSenders.map((sender, i): [string, string] => [sender, [...hostileSenders.at(-1 - i)!].slice(0, 128).join('')]),
+            ['s', '😀'.repeat(128)],
+          ];
+          const firsts: Message[] = [];
+          for (const [i, [sender, key]] of pairs.entries()) firsts.push(await publishKeyed(i, key, sender, room, roomy.broker));
+          expect(firsts.map((m) => m.seq)).toEqual(pairs.map((_, i) => i + 1));
+          for (const [i, [sender, key]] of pairs.entries()) {
+            expect(await publishKeyed('again', key, sender, room, roomy.broker)).toEqual(firsts[i]);
+          }
+          expect((await roomy.broker.history(room, undefined, 100)).length).toBe(pairs.length);
+        } finally {
+          await roomy.close();
+        }
+      });
+
+      it('should return the original even once it left the history', async () => {
+        const first = await publishKeyed({ n: 1 }, 'old');
+        for (let n = 2; n <= 8; n++) await publish(n);
+        expect((await broker.history(room, undefined, 50)).map((m) => m.seq)).toEqual([4, 5, 6, 7, 8]);
+        expect(await publishKeyed({ n: 'retry' }, 'old')).toEqual(first);
+        expect((await broker.history(room, undefined, 50)).map((m) => m.seq)).toEqual([4, 5, 6, 7, 8]);
+      });
+
+      it('should publish anew once the window, counted from the first publish, has passed', async () => {
+        const short = await factory({ historySize: 100, idempotencyTtlSeconds: 1 });
+        try {
+          const first = await publishKeyed('first', 'k', 'alice', room, short.broker);
+          const started = Date.now();
+          // Repeats while waiting must not extend the window: each attempt below is one.
+          const fresh = await waitFor('the idempotency window to pass', async () => {
+            const attempt = await publishKeyed('second', 'k', 'alice', room, short.broker);
+            return attempt.seq !== first.seq && attempt;
+          }, 5_000);
+          expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+          expect(fresh).toMatchObject({ seq: 2, data: 'second', sender: 'alice' });
+          expect(await publishKeyed('third', 'k', 'alice', room, short.broker)).toEqual(fresh);
+        } finally {
+          await short.close();
+        }
+      });
     });
 
     it('should stop delivering to a subscription once it is returned', async () => {

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createBroker } from '../../src/broker/broker.js';
 import { createRedisBackend } from '../../src/broker/redis.js';
 import { createLogger } from '../../src/log.js';
+import { encodeMessage } from '../../src/rooms/message.js';
 import { describeBrokerContract } from '../contracts/broker.contract.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait.js';
@@ -14,21 +16,22 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const redisBroker = (historySize: number, timeoutMs = 2_000) =>
+const redisBroker = (historySize: number, timeoutMs = 2_000, idempotencyTtlSeconds?: number) =>
   createBroker(
     createRedisBackend({
       url: redis.url,
       keyPrefix: 'test:',
       historySize,
       historyTtlSeconds: 3600,
+      idempotencyTtlSeconds,
       timeoutMs,
       log: createLogger('silent'),
     }),
     createLogger('silent'),
   );
 
-describeBrokerContract('redis', async ({ historySize }) => {
-  const broker = redisBroker(historySize);
+describeBrokerContract('redis', async ({ historySize, idempotencyTtlSeconds }) => {
+  const broker = redisBroker(historySize, 2_000, idempotencyTtlSeconds);
   await waitFor('the Redis broker to be ready', () => broker.ready());
   return {
     broker,
@@ -101,6 +104,39 @@ describe('Redis broker specifics', () => {
         expect(ttl).toBeLessThanOrEqual(3_600_000);
       }
       expect(await redis.command('XLEN', 'test:{ttl}:log')).toBe(3);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it("should hold an idempotency key's message under the room's hash tag, for IDEMPOTENCY_TTL_SECONDS from the first publish", async () => {
+    const broker = redisBroker(1);
+    try {
+      await waitFor('ready', () => broker.ready());
+      const secret = 'order-42 "quoted" \\ {not a tag}';
+      const first = await broker.publish('idem', 'e', '{"n":1}', 'alice', secret);
+      await broker.publish('idem', 'e', '{"n":2}');
+      const keys = (await redis.command('KEYS', 'test:{idem}:idem:*')) as string[];
+      const name = `test:{idem}:idem:${createHash('sha256').update(JSON.stringify(['alice', secret])).digest('hex')}`;
+      expect(keys).toEqual([name]);
+      // The message itself, though the history (HISTORY_SIZE 1) no longer holds it.
+      expect(await redis.command('GET', name)).toBe(encodeMessage(first, '{"n":1}'));
+      expect(await redis.command('XLEN', 'test:{idem}:log')).toBe(1);
+      const ttl = async () => (await redis.command('PTTL', name)) as number;
+      const before = await waitFor('the window to run', async () => {
+        const left = await ttl();
+        return left < 600_000 && left;
+      });
+      expect(before).toBeGreaterThan(590_000);
+      // A repeat neither extends the window nor touches the room.
+      expect(await broker.publish('idem', 'e', '{"n":3}', 'alice', secret)).toEqual(first);
+      expect(await ttl()).toBeLessThanOrEqual(before);
+      expect(await redis.command('HGET', 'test:{idem}:meta', 'seq')).toBe('2');
+      // Anonymous publishes under the same key have their own.
+      await broker.publish('idem', 'e', '{"n":4}', undefined, secret);
+      expect(((await redis.command('KEYS', 'test:{idem}:idem:*')) as string[]).sort()).toEqual(
+        [name, `test:{idem}:idem:${createHash('sha256').update(JSON.stringify([null, secret])).digest('hex')}`].sort(),
+      );
     } finally {
       await broker.close();
     }

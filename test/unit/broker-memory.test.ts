@@ -5,18 +5,18 @@ import { createLogger } from '../../src/log.js';
 import { decodeMessage, MalformedMessageError } from '../../src/rooms/message.js';
 import { describeBrokerContract } from '../contracts/broker.contract.js';
 
-describeBrokerContract('memory', async ({ historySize }) => {
-  let clock = Date.now();
+describeBrokerContract('memory', async ({ historySize, idempotencyTtlSeconds }) => {
+  let skipped = 0;
   const ttlSeconds = 3600;
   const broker = createBroker(
-    createMemoryBackend({ historySize, historyTtlSeconds: ttlSeconds, now: () => clock }),
+    createMemoryBackend({ historySize, historyTtlSeconds: ttlSeconds, idempotencyTtlSeconds, now: () => Date.now() + skipped }),
     createLogger('silent'),
   );
   return {
     broker,
     // The memory broker loses a room's history when it expires: move its clock past the TTL.
     loseHistory: async () => {
-      clock += ttlSeconds * 1000 + 1;
+      skipped += ttlSeconds * 1000 + 1;
     },
     close: () => broker.close(),
   };

@@ -20,6 +20,11 @@ export interface Config {
   readonly historySize: number;
   /** A room's history is dropped this long after its last publish. `HISTORY_TTL_SECONDS`, default 86400. */
   readonly historyTtlSeconds: number;
+  /**
+   * A publish repeating an idempotency key (same room and sender) this long after the first returns
+   * the first's message. `IDEMPOTENCY_TTL_SECONDS`, default 600.
+   */
+  readonly idempotencyTtlSeconds: number;
   /** Largest `data`, as serialized JSON. `MAX_PAYLOAD_BYTES`, default 65536. */
   readonly maxPayloadBytes: number;
   /** A publish or history read that Redis has not answered by then fails with UNAVAILABLE. `BROKER_TIMEOUT_MS`, default 2000. */
@@ -119,6 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'roomcast:',
     historySize: int('HISTORY_SIZE', 1000, 1, 10_000_000),
     historyTtlSeconds: int('HISTORY_TTL_SECONDS', 86_400, 1),
+    idempotencyTtlSeconds: int('IDEMPOTENCY_TTL_SECONDS', 600, 1, 86_400),
     maxPayloadBytes: int('MAX_PAYLOAD_BYTES', 65_536, 1, 64 * 1024 * 1024),
     brokerTimeoutMs: int('BROKER_TIMEOUT_MS', 2_000, 1, 600_000),
     maxBufferedBytes: int('MAX_BUFFERED_BYTES', 1_048_576, 1024),

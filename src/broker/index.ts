@@ -10,16 +10,17 @@ import { createRedisBackend } from './redis.js';
 export type { Broker } from './broker.js';
 
 export function brokerFromConfig(config: Config, log: Logger): Broker {
-  const { historySize, historyTtlSeconds } = config;
+  const { historySize, historyTtlSeconds, idempotencyTtlSeconds } = config;
   const backend = config.redisUrl
     ? createRedisBackend({
         url: config.redisUrl,
         keyPrefix: config.redisKeyPrefix,
         historySize,
         historyTtlSeconds,
+        idempotencyTtlSeconds,
         timeoutMs: config.brokerTimeoutMs,
         log,
       })
-    : createMemoryBackend({ historySize, historyTtlSeconds });
+    : createMemoryBackend({ historySize, historyTtlSeconds, idempotencyTtlSeconds });
   return createBroker(backend, log, { maxBufferedBytes: config.maxBufferedBytes });
 }

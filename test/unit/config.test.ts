@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       redisKeyPrefix: 'roomcast:',
       historySize: 1000,
       historyTtlSeconds: 86_400,
+      idempotencyTtlSeconds: 600,
       maxPayloadBytes: 65_536,
       brokerTimeoutMs: 2_000,
       maxBufferedBytes: 1_048_576,
@@ -55,6 +56,14 @@ describe('loadConfig', () => {
     expect(message).toMatch(/^invalid configuration: /);
     expect(message).toContain('PORT must be');
     expect(message).toContain('LOG_LEVEL must be');
+  });
+
+  it('should take IDEMPOTENCY_TTL_SECONDS from 1 to 86400', () => {
+    expect(loadConfig({ IDEMPOTENCY_TTL_SECONDS: '1' }).idempotencyTtlSeconds).toBe(1);
+    expect(loadConfig({ IDEMPOTENCY_TTL_SECONDS: '86400' }).idempotencyTtlSeconds).toBe(86_400);
+    for (const bad of ['0', '86401', '1.5', 'ten']) {
+      expect(() => loadConfig({ IDEMPOTENCY_TTL_SECONDS: bad }), bad).toThrow(/IDEMPOTENCY_TTL_SECONDS must be an integer from 1 to 86400/);
+    }
   });
 
   describe('auth', () => {

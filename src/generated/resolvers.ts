@@ -68,7 +68,10 @@ export type Mutation = {
   authenticate: Session;
   /** Publish to every subscriber of `broadcasts`, on every replica (the room of these messages is "*"). */
   broadcast: Message;
-  /** Publish to every subscriber of the room, on every replica. Resolves once the message is stored and sent. */
+  /**
+   * Publish to every subscriber of the room, on every replica. Resolves once the message is stored and sent.
+   * A publish that fails with `UNAVAILABLE` may still have been stored: retry with the same `idempotencyKey`.
+   */
   publish: Message;
   /**
    * Revokes every token of `user` (a `sub`) issued up to now (their `iat`): within a second every replica
@@ -87,12 +90,14 @@ export type MutationAuthenticateArgs = {
 export type MutationBroadcastArgs = {
   data: Scalars['JSON']['input'];
   event: Scalars['String']['input'];
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
 
 export type MutationPublishArgs = {
   data: Scalars['JSON']['input'];
   event: Scalars['String']['input'];
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   room: Scalars['ID']['input'];
 };
 

@@ -1,6 +1,7 @@
 import type { MutationResolvers } from '../../generated/resolvers.js';
 import { authorize, capabilityKey } from '../../auth/guard.js';
 import { badUserInput, ErrorCode, RoomcastError } from '../../errors.js';
+import { parseIdempotencyKey } from '../../rooms/idempotency.js';
 import { BROADCAST_ROOM, parseEventName, parseRoomId } from '../../rooms/names.js';
 import type { GraphQLContext } from '../context.js';
 
@@ -26,17 +27,25 @@ function serializeData(data: unknown, maxBytes: number): string {
 
 /**
  * Publishes as the caller: authorized first, with the token's `sub` as the message's sender. A valid
- * and allowed publish then counts against PUBLISH_RATE_LIMIT (limits/), before the broker.
+ * and allowed publish then counts against PUBLISH_RATE_LIMIT (limits/), before the broker. An
+ * idempotency key is the sender's own: the broker scopes it to (room, sender).
  */
-async function publishAs({ broker, maxPayloadBytes, identity, limits }: GraphQLContext, room: string, event: string, data: unknown) {
+async function publishAs(
+  { broker, maxPayloadBytes, identity, limits }: GraphQLContext,
+  room: string,
+  event: string,
+  data: unknown,
+  idempotencyKey: string | null | undefined,
+) {
   authorize(identity, capabilityKey(room), 'publish');
   const eventName = parseEventName(event);
   const dataJson = serializeData(data, maxPayloadBytes);
+  const key = parseIdempotencyKey(idempotencyKey);
   await limits.admitPublish(identity.user);
-  return broker.publish(room, eventName, dataJson, identity.user ?? undefined);
+  return broker.publish(room, eventName, dataJson, identity.user ?? undefined, key);
 }
 
 export const Mutation: MutationResolvers = {
-  publish: (_root, args, context) => publishAs(context, parseRoomId(args.room), args.event, args.data),
-  broadcast: (_root, args, context) => publishAs(context, BROADCAST_ROOM, args.event, args.data),
+  publish: (_root, args, context) => publishAs(context, parseRoomId(args.room), args.event, args.data, args.idempotencyKey),
+  broadcast: (_root, args, context) => publishAs(context, BROADCAST_ROOM, args.event, args.data, args.idempotencyKey),
 };

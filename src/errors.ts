@@ -10,7 +10,7 @@ export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   /** `data` is larger than `MAX_PAYLOAD_BYTES` once serialized. */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  /** The broker (Redis) could not be reached in time; nothing was stored. Retry later. */
+  /** The broker (Redis) could not be reached in time. A publish may still have been stored: retry with its idempotencyKey. */
   UNAVAILABLE: 'UNAVAILABLE',
   /** A subscriber read its events too slowly and fell too far behind; resume with the last cursor received. */
   SLOW_CONSUMER: 'SLOW_CONSUMER',

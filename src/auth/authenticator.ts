@@ -76,7 +76,7 @@ export function createAuthenticator(config: AuthConfig | undefined, revocations?
       } catch (error) {
         throw new AuthError(reasonOf(error));
       }
-      checkLifetime(payload, config.maxTokenLifetimeSeconds);
+      checkLifetime(payload, config.maxTokenLifetimeSeconds, config.clockToleranceSeconds);
       const identity = identityFrom(payload, config);
       const revoked = identity.user === null ? undefined : await revocations?.revokedUntil(identity.user);
       if (revoked !== undefined && (identity.issuedAt ?? 0) <= revoked) throw new AuthError('revoked');
@@ -97,9 +97,13 @@ function verificationKey(config: AuthConfig): Uint8Array | KeyObject | JWTVerify
   }
 }
 
-/** A revocation is held for the longest lifetime a token may have, so it outlives every token it revokes. */
-function checkLifetime(payload: JWTPayload, maxSeconds: number): void {
+/**
+ * A revocation is held for the longest lifetime a token may have, so it outlives every token it
+ * revokes; and it compares `iat`, so a token issued "in the future" would outlive both.
+ */
+function checkLifetime(payload: JWTPayload, maxSeconds: number, toleranceSeconds: number): void {
   if (payload.iat === undefined) throw new AuthError('token has no iat (issued at)');
+  if (payload.iat > Date.now() / 1000 + toleranceSeconds) throw new AuthError('token issued in the future (iat)');
   if (payload.exp === undefined) throw new AuthError('token has no exp');
   if (payload.exp - payload.iat > maxSeconds) throw new AuthError(`token lives longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS (${maxSeconds} s)`);
 }

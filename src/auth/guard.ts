@@ -15,6 +15,8 @@ export const capabilityKey = (room: string): string => (room === BROADCAST_ROOM 
 export function authorize(identity: Identity, key: string, operation: Operation): void {
   if (allows(identity.capability, key, operation)) return;
   const what = `${operation} on ${JSON.stringify(key)}`;
-  if (identity.anonymous) throw new RoomcastError(ErrorCode.UNAUTHENTICATED, `${what} needs a token (Authorization: Bearer <token>)`);
+  if (identity.anonymous) {
+    throw new RoomcastError(ErrorCode.UNAUTHENTICATED, `${what} needs a token (Authorization: Bearer <token>, or ?token= on a GET event stream)`);
+  }
   throw new RoomcastError(ErrorCode.FORBIDDEN, `the token does not allow ${what}`);
 }

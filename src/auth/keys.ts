@@ -48,7 +48,7 @@ export function parseAuthConfig(env: Env, problems: string[]): AuthConfig | unde
     (name) => value(name),
   );
   if (keyVars.length === 0) {
-    if (dependents.length > 0) problems.push(`${dependents.join(', ')} need auth on: set one of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWKS_URL`);
+    if (dependents.length > 0) problems.push(`${dependents.join(', ')} ${dependents.length > 1 ? 'need' : 'needs'} auth on: set one of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWKS_URL`);
     return undefined;
   }
   if (keyVars.length > 1) {

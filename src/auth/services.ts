@@ -24,7 +24,8 @@ export function startAuth(config: Config, log: Logger): AuthServices {
     ? redisRevocations({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, lifetimeSeconds, timeoutMs: config.brokerTimeoutMs, log })
     : memoryRevocations(lifetimeSeconds);
   revocations.onRevoke((user, at) => {
-    log.info('revoked a user\'s tokens', { at });
+    // The user's sub is an identifier, not a secret: the line is the audit trail of a revocation.
+    log.info("revoked a user's tokens", { user, issuedUpTo: at });
     sessions.revoke(user, at);
   });
   return { authenticator: createAuthenticator(config.auth, revocations), sessions, revocations, close: () => revocations.close() };

@@ -5,6 +5,7 @@
  * client can write one.
  */
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import proxyAddr from 'proxy-addr';
 import type { TrustProxy } from './settings.js';
 
@@ -24,7 +25,10 @@ export function clientIpResolver(trust: TrustProxy | undefined): ClientIpOf {
   return (req) => {
     let ip = derived.get(req);
     if (ip === undefined) {
-      const address = trusted ? proxyAddr(req, trusted) : req.socket?.remoteAddress;
+      const forwarded = trusted ? proxyAddr(req, trusted) : undefined;
+      // A forwarded entry that is not an address (a client's own X-Forwarded-For junk) would be a
+      // fresh identity each time: only addresses count, else the peer's.
+      const address = forwarded && isIP(forwarded) ? forwarded : req.socket?.remoteAddress;
       ip = normalize(address);
       derived.set(req, ip);
     }

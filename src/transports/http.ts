@@ -88,7 +88,7 @@ export function createHttpHandler(options: HttpOptions) {
       useOrigins(options.originPolicy),
       ...options.limits.plugins,
       useReadinessCheck({ endpoint: '/readyz', check: ready }),
-      ...(options.introspection ? [useSchemaSdl(`${GRAPHQL_PATH}/schema.graphql`, printSchema(schema))] : [useNoIntrospection()]),
+      ...(options.introspection ? [useSchemaSdl(`${GRAPHQL_PATH}/schema.graphql`, printSchema(schema))] : useNoIntrospection()),
       useCursorExtension(),
       useResumableSse(),
       // Before useBufferedBody, which hands the parser it chooses the buffered body.

@@ -4,6 +4,7 @@
  * loader reads a `.graphql` URL as SDL). The files of schema/ ship in @roomcast/client. Introspection
  * of `/graphql` answers the same question for tools that prefer it.
  */
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
@@ -23,12 +24,16 @@ export function useSchemaSdl(path: string, sdl: string): Plugin {
 
 /**
  * INTROSPECTION=off: `__schema` and `__type` are refused (GRAPHQL_VALIDATION_FAILED) on every
- * transport, and the SDL is not served; `__typename` still works.
+ * transport, the SDL is not served, and validation errors no longer suggest field names ("Did you
+ * mean …?" would spell the schema out one guess at a time); `__typename` still works.
  */
-export function useNoIntrospection(): Plugin {
-  return {
-    onValidate({ addValidationRule }) {
-      addValidationRule(NoSchemaIntrospectionCustomRule);
+export function useNoIntrospection(): Plugin[] {
+  return [
+    {
+      onValidate({ addValidationRule }) {
+        addValidationRule(NoSchemaIntrospectionCustomRule);
+      },
     },
-  };
+    blockFieldSuggestionsPlugin(),
+  ];
 }

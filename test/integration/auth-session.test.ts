@@ -37,7 +37,7 @@ const publish = async (target: TestServer, room: string, n: number) =>
   (await post(target, print(PublishDocument), { room, event: 'e', data: n }, await publisherToken())).body.data!.publish as { cursor: string; seq: number };
 
 describe('token lifetime', () => {
-  it('should refuse tokens without iat, without exp, or living longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS', async () => {
+  it('should refuse tokens without iat, without exp, issued in the future, or living longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS', async () => {
     const target = await server({ AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600' });
     const history = print(HistoryDocument);
     const noIat = await sign({ sub: 'a', exp: now() + 60 }, { iat: false });
@@ -46,6 +46,9 @@ describe('token lifetime', () => {
     expect((await post(target, history, { room: 'r' }, noExp)).body.errors?.[0]?.message).toMatch(/no exp/);
     const long = await sign({ sub: 'a', exp: now() + 7200 });
     expect((await post(target, history, { room: 'r' }, long)).body.errors?.[0]?.message).toMatch(/AUTH_MAX_TOKEN_LIFETIME_SECONDS/);
+    // A token "issued" a year ahead would outlive both the lifetime rule and any revocation.
+    const future = await new SignJWT({ sub: 'a' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now() + 365 * 86400).setExpirationTime(now() + 365 * 86400 + 60).sign(new TextEncoder().encode(SECRET));
+    expect((await post(target, history, { room: 'r' }, future)).body.errors?.[0]?.message).toMatch(/issued in the future/);
   });
 });
 

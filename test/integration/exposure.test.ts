@@ -95,7 +95,7 @@ describe('CORS_ORIGINS set', () => {
 });
 
 describe('GRAPHIQL=off and INTROSPECTION=off', () => {
-  it('should serve neither the explorer, nor the schema, and still answer __typename', async () => {
+  it('should serve neither the explorer, nor the schema, nor field suggestions, and still answer __typename', async () => {
     const hidden = await server({ GRAPHIQL: 'off', INTROSPECTION: 'off' });
     const page = await fetch(hidden.url, { headers: { accept: 'text/html' } });
     expect(await page.text()).not.toContain('GraphiQL');
@@ -107,6 +107,12 @@ describe('GRAPHIQL=off and INTROSPECTION=off', () => {
     });
     const body = (await introspection.json()) as { errors?: { extensions?: { code?: string } }[] };
     expect(body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const typo = await fetch(hidden.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ histor(room: "r") { seq } }' }),
+    });
+    expect(await typo.text()).not.toMatch(/Did you mean/);
     const typename = await fetch(hidden.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -189,6 +189,12 @@ describe('TRUST_PROXY', () => {
     expect((await publish(server, { 'x-forwarded-for': '198.51.100.1, 192.0.2.1' })).status).toBe(200);
     expectRateLimited(await publish(server, { 'x-forwarded-for': '203.0.113.7, 192.0.2.1' }), 60_000);
   });
+
+  it('an entry that is not an address is no identity: the peer is the client', async () => {
+    const server = await serverWith({ PUBLISH_RATE_LIMIT: '1/60s', TRUST_PROXY: '1' });
+    expect((await publish(server, { 'x-forwarded-for': 'junk-1' })).status).toBe(200);
+    expectRateLimited(await publish(server, { 'x-forwarded-for': 'junk-2' }), 60_000);
+  });
 });
 
 describe('MAX_CONNECTIONS_PER_IP', () => {

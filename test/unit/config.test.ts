@@ -95,7 +95,7 @@ describe('loadConfig', () => {
       expect(problemsOf({ AUTH_JWT_PUBLIC_KEY_FILE: '/nonexistent/key.pem' })).toContain('AUTH_JWT_PUBLIC_KEY_FILE');
       expect(problemsOf({ AUTH_JWT_SECRET: secret, ANONYMOUS_CAPABILITY: '{"lobby":["read"]}' })).toContain('unknown operation "read"');
       expect(problemsOf({ AUTH_JWT_SECRET: secret, ANONYMOUS_CAPABILITY: 'lobby' })).toContain('ANONYMOUS_CAPABILITY is not JSON');
-      expect(problemsOf({ ANONYMOUS_CAPABILITY: '{}' })).toContain('ANONYMOUS_CAPABILITY need auth on');
+      expect(problemsOf({ ANONYMOUS_CAPABILITY: '{}' })).toContain('ANONYMOUS_CAPABILITY needs auth on');
     });
   });
 });

@@ -13,7 +13,7 @@ import { withDeadline } from '../deadline.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '../rooms/idempotency.js';
 import { decodeMessage, encodeSender, type Message } from '../rooms/message.js';
-import type { Backend, ReadQuery, RoomSnapshot } from './backend.js';
+import type { Backend, RoomSnapshot } from './backend.js';
 import { newEpoch } from './epoch.js';
 import { redisKeys } from './redis-keys.js';
 

@@ -13,6 +13,7 @@ import { HistoryDocument, PublishDocument, RoomMessagesDocument } from '../gener
 import { executeWs, subscribeWs, wsClient } from '../helpers/clients.js';
 import { startTestServer, type TestServer } from '../helpers/in-process.js';
 import { within } from '../helpers/wait.js';
+import { acknowledged, closeCode } from '../helpers/raw-ws.js';
 
 const servers: TestServer[] = [];
 const sockets: WebSocket[] = [];
@@ -74,18 +75,6 @@ function rawSocket(server: TestServer, headers: Record<string, string> = {}): We
   const ws = new WebSocket(server.wsUrl, 'graphql-transport-ws', { headers });
   sockets.push(ws);
   return ws;
-}
-const closeCode = (ws: WebSocket) =>
-  within(new Promise<number>((resolve) => ws.once('close', (code) => resolve(code))), 5_000, 'the socket to close');
-async function acknowledged(ws: WebSocket): Promise<void> {
-  if (ws.readyState !== WebSocket.OPEN) await within(new Promise((resolve) => ws.once('open', resolve)), 5_000, 'the socket to open');
-  const ack = within(
-    new Promise<void>((resolve) => ws.on('message', (data) => String(data).includes('connection_ack') && resolve())),
-    5_000,
-    'connection_ack',
-  );
-  ws.send(JSON.stringify({ type: 'connection_init' }));
-  await ack;
 }
 
 describe('PUBLISH_RATE_LIMIT', () => {

@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { PublishDocument, RoomMessagesDocument } from '../generated/graphql.js';
 import { postGraphQL, subscribeWs, wsClient } from '../helpers/clients.js';
 import { startTestServer, type TestServer } from '../helpers/in-process.js';
-import { within } from '../helpers/wait.js';
+import { acknowledged, closeCode, opened } from '../helpers/raw-ws.js';
 
 const servers: TestServer[] = [];
 const sockets: WebSocket[] = [];
@@ -27,23 +27,6 @@ function rawSocket(server: TestServer): WebSocket {
   return ws;
 }
 
-const closeCode = (ws: WebSocket) =>
-  within(new Promise<number>((resolve) => ws.once('close', (code) => resolve(code))), 5_000, 'the socket to close');
-const opened = (ws: WebSocket) =>
-  ws.readyState === WebSocket.OPEN
-    ? Promise.resolve()
-    : within(new Promise((resolve) => ws.once('open', resolve)), 5_000, 'the socket to open');
-
-async function acknowledged(ws: WebSocket): Promise<void> {
-  await opened(ws);
-  const ack = within(
-    new Promise<void>((resolve) => ws.on('message', (data) => String(data).includes('connection_ack') && resolve())),
-    5_000,
-    'connection_ack',
-  );
-  ws.send(JSON.stringify({ type: 'connection_init' }));
-  await ack;
-}
 
 describe('WebSocket limits', () => {
   it('should refuse an operation past MAX_SUBSCRIPTIONS_PER_CONNECTION with TOO_MANY_SUBSCRIPTIONS, and accept one again once another ends', async () => {

@@ -253,6 +253,24 @@ describe('a server killed and started again seconds later (connections refused m
   });
 });
 
+describe('dispose', () => {
+  it('should end the subscriptions at once while waiting between attempts (default back-off)', async () => {
+    const port = await freePort();
+    const server = await replica({}, port);
+    const { ws, refused } = client([server.wsUrl], { retryWait: undefined });
+    const received: Received = { ns: [], gaps: [] };
+    subscribers['graphql-ws'](ws, 'dispose-wait', (await publish(server, 'dispose-wait', 0)).cursor, received);
+    await server.stop('SIGKILL');
+    // Past a few refusals the back-off waits seconds between attempts.
+    await waitFor('four refused attempts', () => refused() >= 4, 20_000);
+    const started = Date.now();
+    await ws.dispose();
+    await waitFor('the subscription to complete', () => received.ended !== undefined, 2_000);
+    expect(received.ended).toBe('complete');
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
+
 describe('a server that stops answering without closing (SIGSTOP)', () => {
   const quick = { keepAlive: 300, pongTimeoutMs: 500, connectTimeoutMs: 1_000 };
 

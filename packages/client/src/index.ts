@@ -96,12 +96,15 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
   /** Whether the last close ended an established connection (a 4403 then means expired or revoked). */
   let closedAfterAck = false;
   const tokens: TokenKeeper | undefined = getToken && tokenKeeper(getToken, () => client);
+  let markDisposed = () => {};
+  const disposed = new Promise<void>((resolve) => (markDisposed = resolve));
 
   const client: Client = createClient({
     ...rest,
     webSocketImpl: webSocketImpl && quietAbort(webSocketImpl),
     retryAttempts,
-    retryWait,
+    // A wait between attempts ends early on dispose, so the subscriptions end at once, not after it.
+    retryWait: (retries) => Promise.race([retryWait(retries), disposed]),
     shouldRetry,
     keepAlive,
     url: () => urls[next++ % urls.length]!,
@@ -174,6 +177,7 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
     // graphql-ws's dispose waits for a connection attempt in progress to open, which never happens
     // when the server is frozen: an attempt not yet acknowledged is cut instead.
     dispose: async () => {
+      markDisposed();
       if (!acknowledged) client.terminate();
       stopWatching();
       tokens?.closed();

@@ -34,8 +34,11 @@ export interface Backend {
    * extended), that message is returned, byte for byte as first returned, and nothing is stored or
    * published; otherwise the new message is stored under it for the window, also after it leaves the
    * history.
+   *
+   * `exclude`: a party key (rooms/party.ts) stored with the message, so that subscriptions of that
+   * party skip it, live and on replay; encoded exactly as `encodeMessage` does.
    */
-  append(room: string, event: string, dataJson: string, sender: string | null, idempotencyKey?: string): Promise<Message>;
+  append(room: string, event: string, dataJson: string, sender: string | null, idempotencyKey?: string, exclude?: string | null): Promise<Message>;
   read(room: string, query: ReadQuery): Promise<RoomSnapshot>;
   /** Starts delivering the room's messages to `onMessage`; resolves once no later publish can be missed. */
   listen(room: string): Promise<void>;

@@ -31,16 +31,19 @@ export interface Broker {
    * arguments); omitted for anonymous publishes and when auth is off, and then the message's sender is null.
    * `idempotencyKey`: a repeat with the same key, room and sender within the idempotency window returns
    * the message first published under it and publishes nothing (Backend.append).
+   * `exclude`: the publisher's party key (rooms/party.ts), for `excludeSelf`: subscriptions of that
+   * party skip the message, live and when replaying history.
    */
-  publish(room: string, event: string, dataJson: string, sender?: string, idempotencyKey?: string): Promise<Message>;
+  publish(room: string, event: string, dataJson: string, sender?: string, idempotencyKey?: string, exclude?: string): Promise<Message>;
   /** Held messages oldest first: the first `limit` after `after`, or the latest `limit`. */
   history(room: string, after: Cursor | undefined, limit: number): Promise<Message[]>;
   /**
    * Resolves once the subscription is live and its catch-up is queued. `budget` bounds what may
    * wait for the subscriber (shared by a connection's subscriptions); by default each subscription
-   * gets `maxBufferedBytes` of its own.
+   * gets `maxBufferedBytes` of its own. `party`: the subscriber's party key, if it has one: messages
+   * published with that key as their `exclude` are skipped (its seqs then jump).
    */
-  subscribe(room: string, after: Cursor | undefined, budget?: DeliveryBudget): Promise<RoomSubscription>;
+  subscribe(room: string, after: Cursor | undefined, budget?: DeliveryBudget, party?: string): Promise<RoomSubscription>;
   ready(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -103,8 +106,8 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
 
   return {
     kind: backend.kind,
-    publish: (room, event, dataJson, sender, idempotencyKey) => {
-      const publishing = guard(() => backend.append(room, event, dataJson, sender ?? null, idempotencyKey));
+    publish: (room, event, dataJson, sender, idempotencyKey, exclude) => {
+      const publishing = guard(() => backend.append(room, event, dataJson, sender ?? null, idempotencyKey, exclude ?? null));
       inFlight.add(publishing);
       const done = () => inFlight.delete(publishing);
       publishing.then(done, done);
@@ -120,10 +123,11 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
         return [...(await backend.read(room, { afterSeq: 0, limit })).messages];
       }),
 
-    subscribe: (room, after, budget = createByteBudget(maxBufferedBytes)) =>
+    subscribe: (room, after, budget = createByteBudget(maxBufferedBytes), party) =>
       guard(async () => {
         const subscription: RoomSubscription = new RoomSubscription({
           room,
+          party,
           pageSize,
           budget,
           readHistory,

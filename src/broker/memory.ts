@@ -77,7 +77,7 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
     onMessage: () => {},
     onResume: () => {},
 
-    async append(room, event, dataJson, sender, idempotencyKey) {
+    async append(room, event, dataJson, sender, idempotencyKey, exclude = null) {
       if (closed) throw new Error('memory backend is closed');
       const scope = idempotencyKey === undefined ? undefined : idempotencyScope(sender, idempotencyKey);
       if (scope !== undefined) {
@@ -91,7 +91,7 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
       }
       state.seq += 1;
       state.expiresAt = now() + ttlMs;
-      const envelope = { room, seq: state.seq, epoch: state.epoch, event, publishedAt: now(), sender };
+      const envelope = { room, seq: state.seq, epoch: state.epoch, event, publishedAt: now(), sender, exclude };
       const message: Message = {
         ...envelope,
         data: JSON.parse(dataJson) as unknown,

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { withDeadline } from '../deadline.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '../rooms/idempotency.js';
-import { decodeMessage, encodeSender, type Message } from '../rooms/message.js';
+import { decodeMessage, encodeExclude, encodeSender, type Message } from '../rooms/message.js';
 import type { Backend, RoomSnapshot } from './backend.js';
 import { newEpoch } from './epoch.js';
 import { redisKeys } from './redis-keys.js';
@@ -85,7 +85,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     onMessage: () => {},
     onResume: () => {},
 
-    async append(room, event, dataJson, sender, idempotencyKey) {
+    async append(room, event, dataJson, sender, idempotencyKey, exclude = null) {
       const scriptKeys = [keys.meta(room), keys.log(room)];
       if (idempotencyKey !== undefined) scriptKeys.push(keys.idempotency(room, sender, idempotencyKey));
       const json = await publisher.roomcastPublish(
@@ -101,6 +101,8 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
         // Arbitrary text from a token: encoded here, so the script splices a valid JSON value.
         encodeSender(sender),
         idempotencyTtlMs,
+        // A party key: encoded here too, never spliced raw.
+        encodeExclude(exclude),
       );
       return decodeMessage(json);
     },

@@ -17,6 +17,11 @@ import type { FanoutMember } from './fanout.js';
 
 export interface SubscriptionOptions {
   readonly room: string;
+  /**
+   * The subscriber's party key (rooms/party.ts), if any: messages whose `exclude` is this key are
+   * skipped, live and on replay, while the position still moves past them.
+   */
+  readonly party?: string | undefined;
   /** Messages of history read per backend call while catching up. */
   readonly pageSize: number;
   /** Bounds the bytes waiting to be consumed; when exhausted the subscription ends with SLOW_CONSUMER. */
@@ -111,8 +116,14 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
       return;
     }
     this.seq = message.seq;
+    if (this.excludes(message)) return;
     this.hasCursor = true;
     this.enqueue(message);
+  }
+
+  /** One compare, and only for a message published with excludeSelf. */
+  private excludes(message: Message): boolean {
+    return message.exclude !== null && message.exclude === this.options.party;
   }
 
   /** Ends the subscription with an error event (delivered after what is already queued). */
@@ -181,6 +192,7 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
     for (const message of snapshot.messages) {
       if (message.seq <= this.seq) continue;
       this.seq = message.seq;
+      if (this.excludes(message)) continue;
       this.hasCursor = true;
       this.enqueue(message);
     }

@@ -1,7 +1,8 @@
 /**
  * The message envelope, as stored in history and sent between replicas. Its JSON form is built by the
  * Redis publish script, so the decoder is strict: a malformed frame is rejected, never passed on.
- * Field order in that form: room, seq, epoch, event, publishedAt, sender, data (data last, spliced).
+ * Field order in that form: room, seq, epoch, event, publishedAt, sender, exclude (only when set), data
+ * (data last, spliced).
  */
 
 export interface Message {
@@ -20,6 +21,11 @@ export interface Message {
    * and when auth is off. Arbitrary text: always JSON-encoded, never spliced raw.
    */
   readonly sender: string | null;
+  /**
+   * The party (rooms/party.ts) that published with `excludeSelf`: subscriptions of that party skip the
+   * message, live and on replay. Null when none. Never shown to clients.
+   */
+  readonly exclude: string | null;
   /** Length of the message's JSON form: what it costs to hold and to send. */
   readonly size: number;
 }
@@ -48,9 +54,17 @@ export function encodeSender(sender: string | null): string {
   return sender === null ? 'null' : JSON.stringify(sender);
 }
 
+/**
+ * The `exclude` field as the publish script splices it: nothing when null, else `,"exclude":` and a
+ * JSON string literal, so messages without an exclusion keep the form they always had.
+ */
+export function encodeExclude(exclude: string | null): string {
+  return exclude === null ? '' : `,"exclude":${JSON.stringify(exclude)}`;
+}
+
 /** Serializes a message byte for byte as the Redis publish script does (data is already JSON text). */
-export function encodeMessage(m: Omit<Message, 'data' | 'size'>, dataJson: string): string {
-  return `{"room":${JSON.stringify(m.room)},"seq":${m.seq},"epoch":${JSON.stringify(m.epoch)},"event":${JSON.stringify(m.event)},"publishedAt":${m.publishedAt},"sender":${encodeSender(m.sender)},"data":${dataJson}}`;
+export function encodeMessage(m: Omit<Message, 'data' | 'size' | 'exclude'> & { readonly exclude?: string | null }, dataJson: string): string {
+  return `{"room":${JSON.stringify(m.room)},"seq":${m.seq},"epoch":${JSON.stringify(m.epoch)},"event":${JSON.stringify(m.event)},"publishedAt":${m.publishedAt},"sender":${encodeSender(m.sender)}${encodeExclude(m.exclude ?? null)},"data":${dataJson}}`;
 }
 
 export class MalformedMessageError extends Error {
@@ -80,6 +94,8 @@ export function decodeMessage(json: string): Message {
   // Absent in messages stored before senders existed: those have none.
   if (m.sender === undefined) m.sender = null;
   else if (m.sender !== null && typeof m.sender !== 'string') throw new MalformedMessageError('message sender is not a string');
+  if (m.exclude === undefined) m.exclude = null;
+  else if (typeof m.exclude !== 'string') throw new MalformedMessageError('message exclude is not a string');
   m.size = json.length;
   return m as unknown as Message;
 }

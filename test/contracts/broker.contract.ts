@@ -198,7 +198,8 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
         for (const m of published) {
           const json = encodeMessage(m, dataJson);
           expect(json.length).toBe(m.size);
-          expect({ ...JSON.parse(json), size: json.length }).toEqual(m);
+          // No exclusion: the form has no exclude field, which decodes as null.
+          expect({ exclude: null, ...JSON.parse(json), size: json.length }).toEqual(m);
           expect(json.endsWith(`,"data":${dataJson}}`)).toBe(true);
         }
         const stored = await roomy.storedJson?.(room);
@@ -221,6 +222,67 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
       expect(live).toEqual(m);
       expect(live!.sender).toBeNull();
       expect((await broker.history(room, undefined, 1))[0]!.sender).toBeNull();
+    });
+
+    describe('exclusion (excludeSelf)', () => {
+      it('should skip a message for the subscriptions of its excluded party only, live and on replay, moving past it', async () => {
+        const roomy = await factory({ historySize: 100 });
+        try {
+          // Party keys hold a sub: arbitrary text, as hostile as a sender.
+          const parties = hostileSenders.map((sub, i) => `client-${i} ${sub}`);
+          const self = await roomy.broker.subscribe(room, undefined, undefined, parties[0]);
+          const other = await roomy.broker.subscribe(room, undefined, undefined, parties[1]);
+          const none = await roomy.broker.subscribe(room, undefined);
+          const dataJson = '{"s":"a/b"}';
+          const m1 = await roomy.broker.publish(room, 'test', dataJson);
+          const m2 = await roomy.broker.publish(room, 'test', dataJson, 'alice', undefined, parties[0]);
+          const m3 = await roomy.broker.publish(room, 'test', dataJson);
+          expect([m1.exclude, m2.exclude, m3.exclude]).toEqual([null, parties[0], null]);
+
+          expect(seqs(await take(self, 2))).toEqual([1, 3]);
+          expect(await take(other, 3)).toEqual([m1, m2, m3]);
+          expect(seqs(await take(none, 3))).toEqual([1, 2, 3]);
+
+          // Replays skip it too, and a cursor past it neither repeats it nor announces a gap.
+          const replay = await roomy.broker.subscribe(room, cursorOf(m1), undefined, parties[0]);
+          const m4 = await roomy.broker.publish(room, 'test', dataJson, undefined, undefined, parties[0]);
+          const m5 = await roomy.broker.publish(room, 'test', dataJson);
+          expect(seqs(await take(replay, 2))).toEqual([3, 5]);
+          expect(seqs(await take(self, 1))).toEqual([5]);
+          const fromOther = await roomy.broker.subscribe(room, cursorOf(m1), undefined, parties[1]);
+          expect(await take(fromOther, 4)).toEqual([m2, m3, m4, m5]);
+
+          // Every party key round-trips exactly, in the form encodeMessage makes.
+          const all: Message[] = [];
+          for (const party of parties) all.push(await roomy.broker.publish(room, 'test', dataJson, undefined, undefined, party));
+          expect(all.map((m) => m.exclude)).toEqual(parties);
+          const history = await roomy.broker.history(room, cursorOf(m5), 100);
+          expect(history).toEqual(all);
+          expect((await roomy.broker.history(room, undefined, 100)).slice(0, 2)).toEqual([m1, m2]);
+          for (const m of [m1, m2, ...all]) {
+            const json = encodeMessage(m, dataJson);
+            expect(json.length).toBe(m.size);
+            expect({ exclude: null, ...JSON.parse(json), size: json.length }).toEqual(m);
+            expect(json.endsWith(`,"data":${dataJson}}`)).toBe(true);
+          }
+          const stored = await roomy.storedJson?.(room);
+          if (stored) expect(stored).toEqual([m1, m2, m3, m4, m5, ...all].map((m) => encodeMessage(m, dataJson)));
+          for (const sub of [self, other, none, replay, fromOther]) await sub.return();
+        } finally {
+          await roomy.close();
+        }
+      });
+
+      it('should announce only what is no longer held as a gap, counting skipped messages among the missed', async () => {
+        const party = 'me';
+        const first = await publish(1);
+        await broker.publish(room, 'test', '{}', undefined, undefined, party);
+        for (let n = 3; n <= 8; n++) await publish(n);
+        // History holds 4..8; 2 and 3 are gone: missed 2, whatever the exclusion.
+        const sub = await broker.subscribe(room, cursorOf(first), undefined, party);
+        open.push(sub);
+        expect(seqs(await take(sub, 6))).toEqual(['gap:2', 4, 5, 6, 7, 8]);
+      });
     });
 
     describe('idempotency keys', () => {

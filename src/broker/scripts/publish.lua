@@ -18,7 +18,9 @@
            JSON.stringify (rooms/message.ts encodeSender). The sender is arbitrary text from a token
            (quotes, backslashes, control characters, anything); it is never passed or spliced raw.
   ARGV[9]  with KEYS[3]: how long KEYS[3] holds the message, in milliseconds from this publish (set
-           once, never extended by a repeat)
+           once, never extended by a repeat); otherwise unused
+  ARGV[10] the exclude field as JSON text made by the caller (rooms/message.ts encodeExclude): empty,
+           or `,"exclude":` and a JSON string literal made by JSON.stringify; spliced after sender
 
   With KEYS[3] holding a message: returns that message JSON as it is, and stores and publishes nothing
   (whatever this call's event and data; the key names the message). Otherwise returns the message
@@ -41,7 +43,7 @@ local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local now = redis.call('TIME')
 local ms = now[1] .. string.format('%03d', math.floor(tonumber(now[2]) / 1000))
 local message = '{"room":"' .. ARGV[3] .. '","seq":' .. seq .. ',"epoch":"' .. epoch .. '","event":"' .. ARGV[4]
-  .. '","publishedAt":' .. ms .. ',"sender":' .. ARGV[8] .. ',"data":' .. ARGV[5] .. '}'
+  .. '","publishedAt":' .. ms .. ',"sender":' .. ARGV[8] .. ARGV[10] .. ',"data":' .. ARGV[5] .. '}'
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], seq .. '-0', 'm', message)
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('PEXPIRE', KEYS[2], ARGV[7])

@@ -87,4 +87,6 @@ export const RoomcastCloseCode = {
   SlowConsumer: 4008,
   /** The connection's token is invalid, expired or revoked (the reason says which): reconnect with a fresh one. */
   Forbidden: 4403,
+  /** connection_init carried an invalid `connectionParams.clientId` (the reason says why): fix it, do not retry as is. */
+  BadRequest: 4400,
 } as const;

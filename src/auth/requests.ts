@@ -3,7 +3,8 @@
  * (an EventSource cannot set headers); `connectionParams.authToken` or `.Authorization` at a
  * WebSocket's connection_init. Tokens are read here and handed to the authenticator; nothing logs them.
  */
-import { ErrorCode, RoomcastError } from '../errors.js';
+import { badUserInput, ErrorCode, RoomcastError } from '../errors.js';
+import { CLIENT_ID_HEADER, isClientId, parseClientId, partyKey } from '../rooms/party.js';
 import { AuthError, type Authenticator, type Identity } from './authenticator.js';
 import type { ConnectionSession } from './sessions.js';
 
@@ -14,6 +15,29 @@ export interface AuthSource {
   readonly request?: { readonly method: string; readonly url: string; readonly headers: { get(name: string): string | null } };
   /** Set by the WebSocket transport: its connection's session, with the identity it proved. */
   readonly connection?: ConnectionSession;
+}
+
+/**
+ * The party key of an operation (rooms/party.ts), for `excludeSelf` and the subscriptions it skips:
+ * the WebSocket connection's client id, or the X-Roomcast-Client-Id header over HTTP (BAD_USER_INPUT
+ * when invalid, used or not); undefined over HTTP without the header. Owned by the identity's sub.
+ */
+export function partyOf(identity: Identity, source: AuthSource): string | undefined {
+  if (source.connection) return partyKey(identity.user, source.connection.clientId);
+  const header = source.request?.headers.get(CLIENT_ID_HEADER);
+  return header == null ? undefined : partyKey(identity.user, parseClientId(header));
+}
+
+/**
+ * The client id a WebSocket client sent in connection_init (`connectionParams.clientId`): undefined
+ * when it sent none; a RoomcastError (BAD_USER_INPUT) when it is not 1-64 characters of the room-id set.
+ */
+export function connectionClientId(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const clientId = params?.clientId;
+  if (clientId === undefined || clientId === null) return undefined;
+  // Short: the message is the close reason, which must fit in 123 bytes.
+  if (!isClientId(clientId)) throw badUserInput('invalid clientId: 1-64 characters of A-Z a-z 0-9 _ . : -');
+  return clientId;
 }
 
 /** The identity of an HTTP request (or the WebSocket connection's); UNAUTHENTICATED for a bad token. */

@@ -8,6 +8,7 @@ import { ErrorCode, RoomcastError } from '../errors.js';
 import type { RoomSubscription } from '../broker/subscription.js';
 import type { Identity } from './authenticator.js';
 import { allows } from './capability.js';
+import { randomClientId } from '../rooms/party.js';
 
 export interface LiveSession {
   readonly identity: Identity;
@@ -54,6 +55,11 @@ export class ConnectionSession implements LiveSession {
   private cancelExpiry: () => void = () => {};
   private untrack: () => void = () => {};
   private readonly rooms = new Map<RoomSubscription, string>();
+  /**
+   * The client id of the connection (rooms/party.ts): `connectionParams.clientId`, validated at
+   * connection_init, or a random one the server gives a connection without one.
+   */
+  clientId: string = randomClientId();
 
   constructor(
     anonymous: Identity,

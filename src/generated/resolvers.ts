@@ -90,6 +90,7 @@ export type MutationAuthenticateArgs = {
 export type MutationBroadcastArgs = {
   data: Scalars['JSON']['input'];
   event: Scalars['String']['input'];
+  excludeSelf?: InputMaybe<Scalars['Boolean']['input']>;
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -97,6 +98,7 @@ export type MutationBroadcastArgs = {
 export type MutationPublishArgs = {
   data: Scalars['JSON']['input'];
   event: Scalars['String']['input'];
+  excludeSelf?: InputMaybe<Scalars['Boolean']['input']>;
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   room: Scalars['ID']['input'];
 };
@@ -315,8 +317,8 @@ export type MessageResolvers<ContextType = GraphQLContext, ParentType extends Re
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   authenticate?: Resolver<ResolversTypes['Session'], ParentType, ContextType, RequireFields<MutationAuthenticateArgs, 'token'>>;
-  broadcast?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationBroadcastArgs, 'data' | 'event'>>;
-  publish?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationPublishArgs, 'data' | 'event' | 'room'>>;
+  broadcast?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationBroadcastArgs, 'data' | 'event' | 'excludeSelf'>>;
+  publish?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationPublishArgs, 'data' | 'event' | 'excludeSelf' | 'room'>>;
   revoke?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType, RequireFields<MutationRevokeArgs, 'user'>>;
 };
 

@@ -32,6 +32,12 @@ export interface GraphQLContext {
    * X-Forwarded-For as TRUST_PROXY allows (limits/client-ip.ts).
    */
   readonly clientIp: string;
+  /**
+   * The caller's party key (rooms/party.ts): (identity's sub, client id) for a WebSocket connection
+   * (its connectionParams.clientId, or a random one) and for HTTP with X-Roomcast-Client-Id; undefined
+   * over HTTP without it. `excludeSelf` stores it with the message; subscriptions skip messages carrying theirs.
+   */
+  readonly party: string | undefined;
   /** This operation's limits: the publish rate and its history byte budget (limits/), made per operation. */
   readonly limits: OperationLimits;
 }

@@ -6,7 +6,7 @@
  */
 import { printSchema } from 'graphql';
 import { createYoga, useReadinessCheck, type GraphiQLOptions, type Plugin, type YogaLogger } from 'graphql-yoga';
-import { identify, type AuthSource } from '../auth/requests.js';
+import { identify, partyOf, type AuthSource } from '../auth/requests.js';
 import type { AuthServices } from '../auth/services.js';
 import type { Broker } from '../broker/broker.js';
 import { useOperationLimits } from '../graphql/armor.js';
@@ -68,15 +68,19 @@ export function createHttpHandler(options: HttpOptions) {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     // Every transport builds its context here: HTTP (both paths), SSE, and each WebSocket operation.
-    context: async (initial) => ({
-      broker,
-      maxPayloadBytes,
-      ...options.limits.forOperation(initial as LimitSource),
-      resumeAfter: resumeCursorOf(initial as ResumeSource),
-      identity: await identify(auth.authenticator, initial as AuthSource),
-      connection: (initial as AuthSource).connection,
-      auth,
-    }),
+    context: async (initial) => {
+      const identity = await identify(auth.authenticator, initial as AuthSource);
+      return {
+        broker,
+        maxPayloadBytes,
+        ...options.limits.forOperation(initial as LimitSource),
+        resumeAfter: resumeCursorOf(initial as ResumeSource),
+        identity,
+        party: partyOf(identity, initial as AuthSource),
+        connection: (initial as AuthSource).connection,
+        auth,
+      };
+    },
     logging: yogaLogger(log),
     maxRequestBodySize: maxBodyBytes,
     landingPage: false,

@@ -13,7 +13,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AuthError, type Authenticator } from '../auth/authenticator.js';
 import type { AuthServices } from '../auth/services.js';
 import { ConnectionSession } from '../auth/sessions.js';
-import { connectionToken } from '../auth/requests.js';
+import { connectionClientId, connectionToken } from '../auth/requests.js';
 import { createByteBudget, type DeliveryBudget } from '../broker/budget.js';
 import { ErrorCode, RoomcastCloseCode, RoomcastError } from '../errors.js';
 import { withDeadline } from '../deadline.js';
@@ -101,7 +101,7 @@ export function attachWebSocket(
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       onConnect: async (ctx) => {
         const connection = connections.get(ctx.extra.socket);
-        return !connection || (await authenticate(connection, ctx.connectionParams, auth.authenticator, log));
+        return !connection || (identifyClient(connection, ctx.connectionParams, log) && (await authenticate(connection, ctx.connectionParams, auth.authenticator, log)));
       },
       // Called for every event delivered without direct delivery: no allocation unless there are errors.
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: webSocketErrors(result.errors) } : undefined),
@@ -259,6 +259,23 @@ function connectionOf(ws: WebSocket, socket: Duplex, limit: number, auth: AuthSe
       return true;
     },
   };
+}
+
+/**
+ * Takes the client id a client sent at connection_init (rooms/party.ts); an invalid one closes the
+ * connection with 4400 and the reason. None: the connection keeps the random one it was given.
+ */
+function identifyClient(connection: Connection, params: Readonly<Record<string, unknown>> | undefined, log: Logger): boolean {
+  try {
+    const clientId = connectionClientId(params);
+    if (clientId !== undefined) connection.session.clientId = clientId;
+    return true;
+  } catch (error) {
+    if (!(error instanceof RoomcastError)) throw error;
+    log.info('refused a WebSocket connection', { reason: error.message });
+    connection.ws.close(RoomcastCloseCode.BadRequest, error.message);
+    return false;
+  }
 }
 
 /**

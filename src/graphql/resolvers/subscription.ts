@@ -11,11 +11,11 @@ import type { GraphQLContext } from '../context.js';
 import { noteDelivery } from '../resume.js';
 
 async function subscribeRoom(room: string, after: string | null | undefined, context: GraphQLContext) {
-  const { broker, resumeAfter, budget, identity, connection, auth } = context;
+  const { broker, resumeAfter, budget, identity, connection, auth, party } = context;
   const key = capabilityKey(room);
   authorize(identity, key, 'subscribe');
   const from = resumeAfter ?? after;
-  const subscription = await broker.subscribe(room, from == null ? undefined : parseCursor(from, room), budget);
+  const subscription = await broker.subscribe(room, from == null ? undefined : parseCursor(from, room), budget, party);
   if (connection) {
     // Its connection ends it if a new token no longer allows it; expiry and revocation close the connection.
     connection.track(subscription, key);

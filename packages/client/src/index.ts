@@ -59,6 +59,19 @@ export interface RoomcastClientOptions extends Omit<ClientOptions, 'url'> {
    * @default 10_000
    */
   readonly pongTimeoutMs?: number;
+  /**
+   * Who this client is to the server, sent as `connectionParams.clientId` on every (re)connect: a
+   * publish with `excludeSelf` is then kept from this client's own subscriptions, on every connection
+   * it makes, and from their resumes. 1 to 64 characters of `A-Z a-z 0-9 _ . : -` (else the server
+   * closes the connection with 4400). Default: a random id made once per client. Read it back as
+   * `client.clientId`, to send it as `X-Roomcast-Client-Id` with publishes over HTTP.
+   */
+  readonly clientId?: string;
+}
+
+/** A graphql-ws `Client`, plus the client id it sends on every connect. */
+export interface RoomcastClient extends Client {
+  readonly clientId: string;
 }
 
 interface Tracked {
@@ -71,7 +84,7 @@ interface Tracked {
  * graphql-ws's: retries forever (ending only on the close codes in {@link FATAL_CLOSE_CODES} and
  * graphql-ws's own protocol faults), 125 ms to 10 s apart with jitter; pings every 20 s.
  */
-export function createRoomcastClient(options: RoomcastClientOptions): Client {
+export function createRoomcastClient(options: RoomcastClientOptions): RoomcastClient {
   const {
     url,
     onGap,
@@ -80,6 +93,7 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
     connectTimeoutMs = 10_000,
     pongTimeoutMs = 10_000,
     getToken,
+    clientId = globalThis.crypto.randomUUID(),
     retryAttempts = Number.POSITIVE_INFINITY,
     retryWait = backOff,
     shouldRetry = (error: unknown): boolean => isRetryable(error) || (tokens !== undefined && isCode(error, 4403) && closedAfterAck),
@@ -117,7 +131,7 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
     connectionParams: async () => {
       const own = typeof connectionParams === 'function' ? await connectionParams() : connectionParams;
       const auth = tokens ? { authToken: await tokens.connectToken() } : {};
-      return { ...own, ...auth, [CURSORS_PARAM]: Object.fromEntries(cursors) };
+      return { ...own, clientId, ...auth, [CURSORS_PARAM]: Object.fromEntries(cursors) };
     },
   });
   const stopWatching = watchLiveness(client, { connectTimeoutMs, pongTimeoutMs });
@@ -171,6 +185,7 @@ export function createRoomcastClient(options: RoomcastClientOptions): Client {
 
   return {
     ...client,
+    clientId,
     subscribe,
     iterate: (payload) => iterate(subscribe, payload),
     on: client.on,

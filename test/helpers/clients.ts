@@ -145,6 +145,7 @@ export function subscribeSse<TResult, TVariables>(
   url: string,
   document: TypedDocumentNode<TResult, TVariables>,
   variables: TVariables,
+  headers: Record<string, string> = {},
 ): Stream<ExecutionResult<TResult>> & { opened: Promise<Response> } {
   const stream = new Stream<ExecutionResult<TResult>>() as Stream<ExecutionResult<TResult>> & { opened: Promise<Response> };
   const controller = new AbortController();
@@ -152,7 +153,7 @@ export function subscribeSse<TResult, TVariables>(
   target.searchParams.set('query', print(document));
   target.searchParams.set('variables', JSON.stringify(variables));
   stream.dispose = () => controller.abort();
-  stream.opened = fetch(target, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+  stream.opened = fetch(target, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
   stream.opened
     .then(async (response) => {
       const decoder = new TextDecoder();

@@ -5,7 +5,7 @@
  */
 import { at } from '../deadline.js';
 import { ErrorCode, RoomcastError } from '../errors.js';
-import type { RoomSubscription } from '../broker/subscription.js';
+import type { EventQueue } from '../broker/event-queue.js';
 import type { Identity } from './authenticator.js';
 import { allows } from './capability.js';
 import { randomClientId } from '../rooms/party.js';
@@ -41,7 +41,7 @@ export class SessionRegistry {
 }
 
 /** An event stream's subscription, as a session: it ends with UNAUTHENTICATED and the reason. */
-export function streamSession(identity: Identity, subscription: RoomSubscription): LiveSession {
+export function streamSession(identity: Identity, subscription: EventQueue): LiveSession {
   return { identity, end: (reason) => subscription.fail(new RoomcastError(ErrorCode.UNAUTHENTICATED, reason)) };
 }
 
@@ -54,7 +54,7 @@ export class ConnectionSession implements LiveSession {
   private current: Identity;
   private cancelExpiry: () => void = () => {};
   private untrack: () => void = () => {};
-  private readonly rooms = new Map<RoomSubscription, string>();
+  private readonly rooms = new Map<EventQueue, readonly string[]>();
   /**
    * The client id of the connection (rooms/party.ts): `connectionParams.clientId`, validated at
    * connection_init, or a random one the server gives a connection without one.
@@ -79,16 +79,17 @@ export class ConnectionSession implements LiveSession {
     this.untrack();
     this.untrack = this.registry.add(this);
     this.cancelExpiry = identity.validUntil === undefined ? () => {} : at(identity.validUntil, () => this.end('token expired'));
-    for (const [subscription, key] of this.rooms) {
-      if (!allows(identity.capability, key, 'subscribe')) {
-        subscription.fail(new RoomcastError(ErrorCode.FORBIDDEN, `the new token does not allow subscribe on ${JSON.stringify(key)}`));
+    for (const [subscription, keys] of this.rooms) {
+      const lost = keys.find((key) => !allows(identity.capability, key, 'subscribe'));
+      if (lost !== undefined) {
+        subscription.fail(new RoomcastError(ErrorCode.FORBIDDEN, `the new token does not allow subscribe on ${JSON.stringify(lost)}`));
       }
     }
   }
 
-  /** A subscription of this connection to the room with capability key `key`, until it closes. */
-  track(subscription: RoomSubscription, key: string): void {
-    this.rooms.set(subscription, key);
+  /** A subscription of this connection to the rooms with capability keys `keys`, until it closes. */
+  track(subscription: EventQueue, keys: readonly string[]): void {
+    this.rooms.set(subscription, keys);
     subscription.onClose(() => this.rooms.delete(subscription));
   }
 

@@ -22,6 +22,7 @@ import type { Message } from '../rooms/message.js';
 import type { Backend, RoomSnapshot } from './backend.js';
 import { createByteBudget, type DeliveryBudget } from './budget.js';
 import { Fanout } from './fanout.js';
+import { RoomSetSubscription } from './room-set.js';
 import { asUnavailable, RoomSubscription } from './subscription.js';
 
 export interface Broker {
@@ -44,8 +45,25 @@ export interface Broker {
    * published with that key as their `exclude` are skipped (its seqs then jump).
    */
   subscribe(room: string, after: Cursor | undefined, budget?: DeliveryBudget, party?: string): Promise<RoomSubscription>;
+  /**
+   * One subscription to several distinct rooms, each as `subscribe` would make it (a room without
+   * `after` starts at its head at acceptance), their events merged in the order they arrive here.
+   * Resolves once every room is live and caught up; if one room cannot be, none is subscribed.
+   */
+  subscribeRooms(rooms: readonly { readonly room: string; readonly after?: RoomStart | undefined }[], budget?: DeliveryBudget, party?: string): Promise<RoomSetSubscription>;
   ready(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/**
+ * Where a room subscription resumes: right after (epoch, seq); a null epoch with seq 0 is a room that
+ * had no history when the client's subscription started there. `resumedFrom`: the client's text for
+ * it, a HistoryGap's `after` when no message names the position.
+ */
+export interface RoomStart {
+  readonly epoch: string | null;
+  readonly seq: number;
+  readonly resumedFrom?: string | undefined;
 }
 
 export interface BrokerOptions {
@@ -104,6 +122,50 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
     }
   };
 
+  /**
+   * A room's subscription, placed at its start. `knownStart`: read the room's head even when the
+   * room is already listened to, so that the position is known before the first message.
+   */
+  const place = async (room: string, after: RoomStart | undefined, budget: DeliveryBudget, party: string | undefined, knownStart: boolean) => {
+    const subscription: RoomSubscription = new RoomSubscription({
+      room,
+      party,
+      pageSize,
+      budget,
+      readHistory,
+      resumedFrom: after?.resumedFrom,
+      leave: (member) => {
+        subscriptions.delete(subscription);
+        fanout.leave(room, member);
+      },
+    });
+    if (after) {
+      subscription.startAt(after.epoch, after.seq, true);
+    } else if (!knownStart && fanout.isLive(room)) {
+      subscription.startLive();
+    } else {
+      // The room's head at acceptance: everything stored later is caught up or arrives live.
+      const head = await backend.read(room, { latest: 0 });
+      subscription.startAt(head.epoch, head.seq, false);
+    }
+    return subscription;
+  };
+
+  /** Joins the room's fan-out and catches up from the start; resolves once it is live. */
+  const begin = async (subscription: RoomSubscription, room: string, live: boolean) => {
+    await fanout.join(room, subscription);
+    subscriptions.add(subscription);
+    // Closed meanwhile (another room of its set failed): its leave has already run.
+    subscription.onClose(() => subscriptions.delete(subscription));
+    if (live) return;
+    try {
+      await subscription.catchUp();
+    } catch (error) {
+      subscription.close();
+      throw error;
+    }
+  };
+
   return {
     kind: backend.kind,
     publish: (room, event, dataJson, sender, idempotencyKey, exclude) => {
@@ -125,38 +187,25 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
 
     subscribe: (room, after, budget = createByteBudget(maxBufferedBytes), party) =>
       guard(async () => {
-        const subscription: RoomSubscription = new RoomSubscription({
-          room,
-          party,
-          pageSize,
-          budget,
-          readHistory,
-          leave: (member) => {
-            subscriptions.delete(subscription);
-            fanout.leave(room, member);
-          },
-        });
-        if (after) {
-          subscription.startAt(after.epoch, after.seq, true);
-        } else if (fanout.isLive(room)) {
-          subscription.startLive();
-          await fanout.join(room, subscription);
-          subscriptions.add(subscription);
-          return subscription;
-        } else {
-          // The room's head at acceptance: everything stored later is caught up or arrives live.
-          const head = await backend.read(room, { latest: 0 });
-          subscription.startAt(head.epoch, head.seq, false);
-        }
-        await fanout.join(room, subscription);
-        subscriptions.add(subscription);
+        const live = !after && fanout.isLive(room);
+        const subscription = await place(room, after, budget, party, false);
+        await begin(subscription, room, live);
+        return subscription;
+      }),
+
+    subscribeRooms: (rooms, budget = createByteBudget(maxBufferedBytes), party) =>
+      guard(async () => {
+        const set = new RoomSetSubscription(budget);
         try {
-          await subscription.catchUp();
+          // Every room placed first, so the set's position is right from its first event on.
+          const placed = await Promise.all(rooms.map(({ room, after }) => place(room, after, budget, party, true)));
+          for (const subscription of placed) set.add(subscription);
+          await Promise.all(placed.map((subscription, i) => begin(subscription, rooms[i]!.room, false)));
         } catch (error) {
-          subscription.close();
+          set.close();
           throw error;
         }
-        return subscription;
+        return set;
       }),
 
     ready: () => (closed ? Promise.resolve(false) : backend.ready()),

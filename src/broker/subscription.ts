@@ -8,11 +8,13 @@
  * While history is read, live messages are buffered and afterwards delivered only if newer, so the
  * hand-over has no gap and no duplicate.
  */
+import type { RoomPosition } from '@roomcast/client/protocol';
 import { badUserInput, ErrorCode, RoomcastError } from '../errors.js';
 import { encodeCursor } from '../rooms/cursor.js';
-import { isHistoryGap, type Message, type RoomEvent } from '../rooms/message.js';
+import type { Message } from '../rooms/message.js';
 import type { RoomSnapshot } from './backend.js';
 import type { DeliveryBudget } from './budget.js';
+import { EventQueue } from './event-queue.js';
 import type { FanoutMember } from './fanout.js';
 
 export interface SubscriptionOptions {
@@ -22,6 +24,11 @@ export interface SubscriptionOptions {
    * skipped, live and on replay, while the position still moves past them.
    */
   readonly party?: string | undefined;
+  /**
+   * The text the client resumed from, for a HistoryGap's `after` when the position names no message
+   * (a combined cursor's start position in a room that had no history).
+   */
+  readonly resumedFrom?: string | undefined;
   /** Messages of history read per backend call while catching up. */
   readonly pageSize: number;
   /** Bounds the bytes waiting to be consumed; when exhausted the subscription ends with SLOW_CONSUMER. */
@@ -30,12 +37,11 @@ export interface SubscriptionOptions {
   leave(member: FanoutMember): void;
 }
 
-/** Yielded as the last event when the subscription cannot continue; resolvers turn it into a GraphQL error. */
-export type SubscriptionEvent = RoomEvent | RoomcastError;
+export type { SubscriptionEvent } from './event-queue.js';
 
 const UNKNOWN = -1;
 
-export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent>, FanoutMember {
+export class RoomSubscription extends EventQueue implements FanoutMember {
   private epoch: string | null = null;
   /** Seq of the last message yielded or skipped past; UNKNOWN means "adopt the next live message". */
   private seq = 0;
@@ -43,15 +49,16 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
   private hasCursor = false;
   private syncing = false;
   private readonly buffered: Message[] = [];
-  private readonly queue: SubscriptionEvent[] = [];
-  private waiter: ((result: IteratorResult<SubscriptionEvent>) => void) | undefined;
-  private sink: ((event: SubscriptionEvent) => void) | undefined;
-  private finished = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
-  private closed = false;
-  private readonly closers: (() => void)[] = [];
 
-  constructor(private readonly options: SubscriptionOptions) {}
+  constructor(private readonly options: SubscriptionOptions) {
+    super(options.budget);
+  }
+
+  /** Where the subscription stands: after the last message it yielded or skipped past. */
+  get position(): RoomPosition {
+    return { room: this.options.room, epoch: this.epoch, seq: this.seq };
+  }
 
   /**
    * Starts right after a known position: a client's cursor, or the room's head at acceptance.
@@ -126,68 +133,16 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
     return message.exclude !== null && message.exclude === this.options.party;
   }
 
-  /** Ends the subscription with an error event (delivered after what is already queued). */
-  fail(error: RoomcastError): void {
-    if (this.finished) return;
-    this.enqueue(error);
-    this.finished = true;
-    this.options.leave(this);
-  }
-
-  next(): Promise<IteratorResult<SubscriptionEvent>> {
-    const value = this.queue.shift();
-    if (value !== undefined) {
-      this.options.budget.give(sizeOf(value));
-      return Promise.resolve({ value, done: false });
-    }
-    if (this.finished) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => {
-      this.waiter = resolve;
-    });
-  }
-
-  return(): Promise<IteratorResult<SubscriptionEvent>> {
-    this.close();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  throw(error?: unknown): Promise<IteratorResult<SubscriptionEvent>> {
-    this.close();
-    return Promise.reject(error);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  /** Calls `fn` once the subscription is closed (at once if it already is). */
-  onClose(fn: () => void): void {
-    if (this.closed) fn();
-    else this.closers.push(fn);
-  }
-
-  close(): void {
-    if (!this.closed) {
-      this.closed = true;
-      for (const fn of this.closers.splice(0)) fn();
-    }
-    this.finished = true;
-    clearTimeout(this.retry);
-    this.drop();
-    this.buffered.length = 0;
-    this.options.leave(this);
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.({ value: undefined, done: true });
-  }
-
   /** Queues the held messages after the position; true when more pages may follow. */
   private replay(snapshot: RoomSnapshot): boolean {
     const first = snapshot.messages[0];
     const missedUpTo = first ? first.seq - 1 : snapshot.seq;
     if (missedUpTo > this.seq) {
-      if (this.hasCursor) this.gap(missedUpTo - this.seq);
+      const after = this.cursorText();
+      const missed = missedUpTo - this.seq;
+      // The position moves before the gap is queued: a subscriber that stops right after it resumes past it.
       this.seq = missedUpTo;
+      if (this.hasCursor) this.gap(after, missed);
     }
     for (const message of snapshot.messages) {
       if (message.seq <= this.seq) continue;
@@ -201,10 +156,12 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
 
   /** The room's history was reset (Redis lost it, or it expired): what came before is unknowable. */
   private resetEpoch(): void {
-    if (this.hasCursor) this.gap(null);
+    const after = this.cursorText();
+    const hadCursor = this.hasCursor;
     this.hasCursor = false;
     this.epoch = null;
     this.seq = 0;
+    if (hadCursor) this.gap(after, null);
   }
 
   /** Reads history after the position in case live messages were lost (the backend reconnected). */
@@ -230,54 +187,22 @@ export class RoomSubscription implements AsyncIterableIterator<SubscriptionEvent
     });
   }
 
-  private gap(missed: number | null): void {
-    const after = encodeCursor({ room: this.options.room, epoch: this.epoch ?? '', seq: this.seq });
+  private gap(after: string, missed: number | null): void {
     this.enqueue({ room: this.options.room, after, missed });
   }
 
-  /**
-   * Hands every event, from now on, to `sink` as it comes instead of queueing it for `next()`
-   * (events already queued go first). For transports that write each event out at once and bound
-   * what waits in their socket themselves.
-   */
-  pipe(sink: (event: SubscriptionEvent) => void): void {
-    const queued = this.queue.splice(0);
-    for (const event of queued) this.options.budget.give(sizeOf(event));
-    this.sink = sink;
-    for (const event of queued) sink(event);
+  /** The cursor of the position, for a HistoryGap's `after`; what the client resumed from when no message names it. */
+  private cursorText(): string {
+    if (this.epoch === null || this.seq <= 0) return this.options.resumedFrom ?? '';
+    return encodeCursor({ room: this.options.room, epoch: this.epoch, seq: this.seq });
   }
 
-  private enqueue(event: SubscriptionEvent): void {
-    if (this.sink) {
-      this.sink(event);
-      return;
-    }
-    const waiter = this.waiter;
-    if (waiter) {
-      this.waiter = undefined;
-      waiter({ value: event, done: false });
-      return;
-    }
-    const size = sizeOf(event);
-    if (!(event instanceof RoomcastError) && !this.options.budget.take(size)) {
-      this.options.budget.give(size);
-      this.drop();
-      this.fail(new RoomcastError(ErrorCode.SLOW_CONSUMER, 'the subscriber read too slowly; resume with the last cursor received'));
-      return;
-    }
-    this.queue.push(event);
+  /** Stops listening: leaves the fan-out, stops retrying, forgets what waited for a catch-up. */
+  protected stop(): void {
+    clearTimeout(this.retry);
+    this.buffered.length = 0;
+    this.options.leave(this);
   }
-
-  /** Empties the queue, returning its bytes to the budget. */
-  private drop(): void {
-    for (const event of this.queue) this.options.budget.give(sizeOf(event));
-    this.queue.length = 0;
-  }
-}
-
-/** Bytes an event accounts for in a delivery budget: its stored size, or a small constant. */
-function sizeOf(event: SubscriptionEvent): number {
-  return event instanceof RoomcastError || isHistoryGap(event) ? 256 : event.size;
 }
 
 export function asUnavailable(error: unknown): RoomcastError {

@@ -3,7 +3,8 @@
  * subscription result carries its message's cursor (or its HistoryGap) in `extensions`, and a
  * transport hands the resolver the cursor a reconnecting client sent (`connectionParams.roomcastCursors`
  * over the WebSocket, `Last-Event-ID` or `?lastEventId=` over SSE). That cursor wins over the operation's own `after`,
- * which is the position the client started from, not the newest one it received.
+ * which is the position the client started from, not the newest one it received. A subscription to
+ * several rooms adds its position in all of them (`extensions.position`), which is then that cursor.
  */
 import { CURSORS_PARAM } from '@roomcast/client/protocol';
 import type { Plugin } from 'graphql-yoga';
@@ -18,8 +19,10 @@ export function resumeExtensions(event: RoomEvent): Record<string, unknown> {
   return isHistoryGap(event) ? { historyGap: { ...event } } : { cursor: encodeCursor(event) };
 }
 
-export function noteDelivery(context: object, event: RoomEvent): void {
-  delivering.set(context, resumeExtensions(event));
+/** `position`: the combined cursor of a subscription to several rooms right after the event. */
+export function noteDelivery(context: object, event: RoomEvent, position?: string): void {
+  const extensions = resumeExtensions(event);
+  delivering.set(context, position === undefined ? extensions : { ...extensions, position });
 }
 
 /** Adds the event's cursor (or HistoryGap) to every subscription result's extensions. */

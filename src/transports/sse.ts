@@ -1,6 +1,6 @@
 /**
  * Server-sent events with resume: Yoga's SSE framing (`event: next` / `event: complete`, a `:` ping
- * every 12 s), plus an `id:` line carrying the cursor of each message. A browser EventSource that
+ * every 12 s), plus an `id:` line carrying the cursor of each message (for `messagesIn`, the position in all its rooms). A browser EventSource that
  * reconnects by itself sends it back as `Last-Event-ID`, which the subscription treats as `after`.
  */
 import { isAsyncIterable, processRegularResult, type Plugin } from 'graphql-yoga';
@@ -66,7 +66,8 @@ function eventStream(results: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI
 }
 
 function frame(result: ExecutionResult): string {
-  const cursor = result.extensions?.cursor;
+  // A subscription to several rooms resumes from its position in all of them, not the message's own cursor.
+  const cursor = result.extensions?.position ?? result.extensions?.cursor;
   const id = typeof cursor === 'string' ? `id: ${cursor}\n` : '';
   return `${id}event: next\ndata: ${JSON.stringify(publicResult(result))}\n\n`;
 }

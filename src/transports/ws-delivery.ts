@@ -18,10 +18,11 @@
 import type { Duplex } from 'node:stream';
 import { execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
-import { RoomSubscription, type SubscriptionEvent } from '../broker/subscription.js';
+import { EventQueue, type SubscriptionEvent } from '../broker/event-queue.js';
+import { RoomSetSubscription } from '../broker/room-set.js';
 import { RoomcastError } from '../errors.js';
 import { resumeExtensions } from '../graphql/resume.js';
-import { subscribeToSource } from '../graphql/source-stream.js';
+import { executeEach, subscribeToSource } from '../graphql/source-stream.js';
 
 export type RenderArgs = ExecutionArgs;
 /** Envelop's subscribe for the operation, which runs every plugin's onSubscribe. */
@@ -71,9 +72,9 @@ export class DirectDelivery {
    * subscription, pipes it to the socket. Returns what graphql-ws should iterate: an error result,
    * or an iterator that yields nothing and ends with the subscription.
    */
-  async subscribe(args: RenderArgs, subscribe: EnvelopedSubscribe, subscriber: Subscriber): Promise<ExecutionResult | AsyncIterableIterator<never>> {
+  async subscribe(args: RenderArgs, subscribe: EnvelopedSubscribe, subscriber: Subscriber): Promise<ExecutionResult | AsyncIterableIterator<ExecutionResult>> {
     const source = await subscribeToSource(subscribe, args);
-    if (!(source instanceof RoomSubscription)) return source as ExecutionResult;
+    if (!(source instanceof EventQueue)) return Symbol.asyncIterator in source ? executeEach(source, args) : source;
     const key = groupKey(args);
     let group = this.groups.get(key);
     if (!group) {
@@ -88,7 +89,8 @@ export class DirectDelivery {
       if (--joined.members === 0 && this.groups.get(key) === joined) this.groups.delete(key);
     });
     const member = new Member(subscriber, joined, parked);
-    source.pipe((event) => member.deliver(event));
+    const set = source instanceof RoomSetSubscription ? source : undefined;
+    source.pipe((event) => member.deliver(event, set));
     return parked;
   }
 
@@ -102,6 +104,8 @@ class Member {
   private readonly prefix: Buffer;
   /** Set while an asynchronous render is pending, so later events wait their turn. */
   private tail: Promise<void> | undefined;
+  /** Whether a result with the subscription's position went out (subscriptions to several rooms). */
+  private positioned = false;
 
   constructor(
     private readonly subscriber: Subscriber,
@@ -111,8 +115,18 @@ class Member {
     this.prefix = Buffer.from(`{"id":${JSON.stringify(subscriber.id)},"type":"next","payload":`);
   }
 
-  deliver(event: SubscriptionEvent): void {
-    const payload = this.group.render(event);
+  /**
+   * `set`: the member's subscription when it spans several rooms. Its first result also carries the
+   * position in all of them, right after the event; each later one's cursor moves its
+   * own room in it, so every other result is shared by the whole group as rendered.
+   */
+  deliver(event: SubscriptionEvent, set?: RoomSetSubscription): void {
+    let payload = this.group.render(event);
+    if (set && !this.positioned && !(event instanceof RoomcastError)) {
+      this.positioned = true;
+      // An event queued before the pipe has its own position; one piped through is at the set's current one.
+      payload = withPosition(payload, set.positionAfter(event) ?? set.position());
+    }
     if (!this.tail && !(payload instanceof Promise)) {
       this.send(payload, event);
       return;
@@ -128,6 +142,15 @@ class Member {
     }
     if (event instanceof RoomcastError) this.parked.end();
   }
+}
+
+/**
+ * The rendered payload with `"position"` added to its extensions. The render ends with the resume
+ * extensions (resumeExtensions), so the payload's last two bytes close `extensions` and the result.
+ */
+function withPosition(payload: Buffer | Promise<Buffer>, position: string): Buffer | Promise<Buffer> {
+  const add = (bytes: Buffer) => Buffer.concat([bytes.subarray(0, bytes.length - 2), Buffer.from(`,"position":${JSON.stringify(position)}}}`)]);
+  return payload instanceof Promise ? payload.then(add) : add(payload);
 }
 
 /**

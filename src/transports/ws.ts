@@ -19,6 +19,7 @@ import { ErrorCode, RoomcastCloseCode, RoomcastError } from '../errors.js';
 import { withDeadline } from '../deadline.js';
 import { codeVariableErrors } from '../graphql/error-codes.js';
 import type { WebSocketLimits } from '../limits/index.js';
+import { RoomQuota } from '../limits/room-quota.js';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
 import type { OriginPolicy } from './origins.js';
@@ -32,6 +33,8 @@ export interface WebSocketOptions {
   readonly connectionInitTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxSubscriptionsPerConnection: number;
+  /** Rooms the operations of one connection may listen to at once (MAX_ROOMS_PER_CONNECTION). */
+  readonly maxRoomsPerConnection: number;
   readonly maxPayloadBytes: number;
   readonly maxBufferedBytes: number;
   /** Render room events once per group of identical operations and write them straight to sockets. */
@@ -128,6 +131,7 @@ export function attachWebSocket(
           params,
           operationId: id,
           budget: connection?.budget,
+          roomQuota: connection?.roomQuota,
           connection: connection?.session,
         });
         let document;
@@ -165,7 +169,7 @@ export function attachWebSocket(
       return;
     }
     if (!options.limits.admit(ws, request)) return;
-    connections.set(ws, connectionOf(ws, rawSockets.get(ws)!, options.maxBufferedBytes, auth, log));
+    connections.set(ws, connectionOf(ws, rawSockets.get(ws)!, options, auth, log));
     protocol.accept(ws, request);
   });
   wss.on('error', (error) => log.error('websocket server error', { error }));
@@ -228,13 +232,16 @@ interface Connection {
   readonly budget: DeliveryBudget;
   /** True (and the connection is being cut off) when `bufferedBytes` exceed the budget. */
   readonly overBudget: (bufferedBytes: number) => boolean;
+  /** The rooms its operations listen to, within MAX_ROOMS_PER_CONNECTION. */
+  readonly roomQuota: RoomQuota;
 }
 
 /**
  * A connection whose undelivered bytes exceed `limit` is closed with 4008 (slow consumer), and cut
  * off shortly after if its close frame cannot get through; the client resumes later from its cursors.
  */
-function connectionOf(ws: WebSocket, socket: Duplex, limit: number, auth: AuthServices, log: Logger): Connection {
+function connectionOf(ws: WebSocket, socket: Duplex, options: WebSocketOptions, auth: AuthServices, log: Logger): Connection {
+  const limit = options.maxBufferedBytes;
   let cut = false;
   const cutOff = () => {
     if (cut) return;
@@ -253,6 +260,7 @@ function connectionOf(ws: WebSocket, socket: Duplex, limit: number, auth: AuthSe
     ws,
     socket,
     budget: createByteBudget(limit, () => ws.bufferedAmount, cutOff),
+    roomQuota: new RoomQuota(options.maxRoomsPerConnection),
     overBudget: (bufferedBytes) => {
       if (bufferedBytes <= limit && !cut) return false;
       cutOff();

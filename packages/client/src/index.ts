@@ -2,7 +2,8 @@
  * @roomcast/client: a graphql-ws client that resumes by itself and never gives up on a server.
  *
  * It remembers the cursor of the newest message each active subscription delivered (from the
- * result's `extensions.cursor`, whatever the selection), and sends those cursors in
+ * result's `extensions.cursor`, whatever the selection; for a subscription to several rooms, its
+ * position in all of them, from `extensions.position` and each later cursor), and sends those cursors in
  * `connectionParams` on every (re)connect, so the server continues each resubscribed operation
  * right after what the application already has: nothing is missed, nothing repeated. It retries
  * forever (refused connections included) and notices a server that went silent. It is a plain
@@ -20,7 +21,18 @@ import {
 } from 'graphql-ws/client';
 import { iterate } from './iterate.js';
 import { watchLiveness } from './liveness.js';
-import { CURSORS_PARAM, cursorOf, decodeCursor, historyGapOf, type Cursor, type HistoryGapInfo } from './protocol.js';
+import {
+  CURSORS_PARAM,
+  cursorOf,
+  decodeCursor,
+  decodePosition,
+  encodeCursor,
+  encodePosition,
+  historyGapOf,
+  positionOf,
+  type HistoryGapInfo,
+  type RoomPosition,
+} from './protocol.js';
 import { backOff, isCode, isRetryable } from './retry.js';
 import { tokenKeeper, type GetToken, type TokenKeeper } from './token.js';
 
@@ -76,7 +88,10 @@ export interface RoomcastClient extends Client {
 
 interface Tracked {
   id: string | undefined;
-  last: Cursor | undefined;
+  /** Where the operation stands in each room it delivered from; from a position, in all its rooms. */
+  rooms: Map<string, RoomPosition>;
+  /** Whether the server sent a position: the operation spans several rooms and resumes from all of them. */
+  positioned: boolean;
 }
 
 /**
@@ -104,7 +119,8 @@ export function createRoomcastClient(options: RoomcastClientOptions): RoomcastCl
   const urls = typeof url === 'string' ? [url] : [...url];
   if (urls.length === 0) throw new Error('createRoomcastClient: url must name at least one server');
   let next = 0;
-  const cursors = new Map<string, string>();
+  /** The operations that delivered something, by id: each resumes from where it stands. */
+  const cursors = new Map<string, Tracked>();
   let registering: Tracked | undefined;
   let acknowledged = false;
   /** Whether the last close ended an established connection (a 4403 then means expired or revoked). */
@@ -131,7 +147,7 @@ export function createRoomcastClient(options: RoomcastClientOptions): RoomcastCl
     connectionParams: async () => {
       const own = typeof connectionParams === 'function' ? await connectionParams() : connectionParams;
       const auth = tokens ? { authToken: await tokens.connectToken() } : {};
-      return { ...own, clientId, ...auth, [CURSORS_PARAM]: Object.fromEntries(cursors) };
+      return { ...own, clientId, ...auth, [CURSORS_PARAM]: Object.fromEntries([...cursors].map(([id, tracked]) => [id, resumeText(tracked)])) };
     },
   });
   const stopWatching = watchLiveness(client, { connectTimeoutMs, pongTimeoutMs });
@@ -149,7 +165,7 @@ export function createRoomcastClient(options: RoomcastClientOptions): RoomcastCl
     payload: SubscribePayload,
     sink: Sink<FormattedExecutionResult<Data, Extensions>>,
   ): (() => void) => {
-    const tracked: Tracked = { id: undefined, last: undefined };
+    const tracked: Tracked = { id: undefined, rooms: new Map(), positioned: false };
     const forget = () => {
       if (tracked.id !== undefined) cursors.delete(tracked.id);
     };
@@ -158,9 +174,8 @@ export function createRoomcastClient(options: RoomcastClientOptions): RoomcastCl
     try {
       unsubscribe = client.subscribe<Data, Extensions>(payload, {
         next: (result) => {
-          if (isRepeat(tracked, result.extensions)) return;
-          const cursor = cursorOf(result.extensions);
-          if (cursor !== undefined && tracked.id !== undefined) cursors.set(tracked.id, cursor);
+          if (!advance(tracked, result.extensions)) return;
+          if (tracked.rooms.size > 0 && tracked.id !== undefined) cursors.set(tracked.id, tracked);
           const gap = historyGapOf(result.extensions);
           if (gap) onGap?.(gap, payload);
           sink.next(result);
@@ -203,15 +218,32 @@ export function createRoomcastClient(options: RoomcastClientOptions): RoomcastCl
   };
 }
 
-/** Records the result's cursor; true when it repeats a message already delivered (same epoch, seq not newer). */
-function isRepeat(tracked: Tracked, extensions: unknown): boolean {
+/**
+ * Moves the operation to where the result leaves it: its position when it carries one (a subscription
+ * to several rooms), else its message's room to its cursor. False, moving nothing, when the result
+ * repeats a message already delivered (same room and epoch, seq not newer).
+ */
+function advance(tracked: Tracked, extensions: unknown): boolean {
   const text = cursorOf(extensions);
   const cursor = text === undefined ? undefined : decodeCursor(text);
-  if (!cursor) return false;
-  const last = tracked.last;
-  if (last && last.epoch === cursor.epoch && cursor.seq <= last.seq) return true;
-  tracked.last = cursor;
-  return false;
+  const last = cursor && tracked.rooms.get(cursor.room);
+  if (cursor && last && last.epoch === cursor.epoch && cursor.seq <= last.seq) return false;
+  const position = positionOf(extensions);
+  const rooms = position === undefined ? undefined : decodePosition(position);
+  if (rooms) {
+    tracked.rooms = new Map(rooms.map((room) => [room.room, room]));
+    tracked.positioned = true;
+  } else if (cursor) {
+    tracked.rooms.set(cursor.room, cursor);
+  }
+  return true;
+}
+
+/** What the operation resumes from: its position in all its rooms, or its one room's cursor. */
+function resumeText(tracked: Tracked): string {
+  if (tracked.positioned) return encodePosition(tracked.rooms.values());
+  const [only] = tracked.rooms.values();
+  return encodeCursor({ room: only!.room, epoch: only!.epoch ?? '', seq: only!.seq });
 }
 
 /**

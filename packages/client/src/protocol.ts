@@ -9,6 +9,12 @@
  * - On every connect a WebSocket client may send `connectionParams.roomcastCursors`
  *   (operation id -> cursor): each resubscribed operation continues right after its cursor.
  * - Over SSE, each message's cursor is the event's `id:`, which EventSource sends back as `Last-Event-ID`.
+ * - A subscription to several rooms (`messagesIn`) also has a position: where it stands in every one
+ *   of its rooms, as one combined cursor (`encodePosition`). Its results carry it in
+ *   `extensions.position`: every result over SSE (where it is the `id:`) and through Yoga's execution,
+ *   at least the first result of each subscription with direct WebSocket delivery, where each later
+ *   result's `extensions.cursor` moves its own room within it. A client resumes with the position as
+ *   the operation's cursor, which covers the rooms that delivered nothing yet as well.
  */
 
 /** The connection parameter that carries each operation's cursor (operation id -> cursor). */
@@ -58,6 +64,55 @@ export function decodeCursor(text: string): Cursor | undefined {
   const cursor = { room: roomParts.join(':'), epoch, seq: n };
   // Only the canonical encoding is accepted, so one message has exactly one cursor.
   return encodeCursor(cursor) === text ? cursor : undefined;
+}
+
+/**
+ * Where a subscription stands in one room: after the message (epoch, seq), or, with a null epoch
+ * and seq 0, at a room that had no history when the subscription started there.
+ */
+export interface RoomPosition {
+  readonly room: string;
+  readonly epoch: string | null;
+  readonly seq: number;
+}
+
+const POSITION_VERSION = 'p1';
+const SEGMENT_SEQ = /^(0|[1-9][0-9]{0,15})$/;
+/** Far above any position of MAX_ROOMS_PER_SUBSCRIPTION rooms, so a huge text is refused unread. */
+const MAX_POSITION_LENGTH = 1 << 20;
+
+/**
+ * A combined cursor: `p1`, then `,epoch:seq:room` per room (an empty epoch for a room without
+ * history). Plain text of the cursor character sets (no base64): it is sent on every SSE event and
+ * grows with the number of rooms. Commas appear in no room id, so the segments split unambiguously.
+ */
+export function encodePosition(rooms: Iterable<RoomPosition>): string {
+  let text = POSITION_VERSION;
+  for (const { room, epoch, seq } of rooms) text += `,${epoch ?? ''}:${seq}:${room}`;
+  return text;
+}
+
+/** The rooms of a combined cursor, or undefined when the text is not one (duplicate rooms included). */
+export function decodePosition(text: string): RoomPosition[] | undefined {
+  if (text.length > MAX_POSITION_LENGTH || !text.startsWith(`${POSITION_VERSION},`)) return undefined;
+  const rooms: RoomPosition[] = [];
+  const seen = new Set<string>();
+  for (const segment of text.slice(POSITION_VERSION.length + 1).split(',')) {
+    const [epoch = '', seq = '', ...roomParts] = segment.split(':');
+    const room = roomParts.join(':');
+    if ((epoch !== '' && !EPOCH.test(epoch)) || !SEGMENT_SEQ.test(seq) || !/^[A-Za-z0-9_.:-]{1,128}$/.test(room) || seen.has(room)) return undefined;
+    const n = Number(seq);
+    if (!Number.isSafeInteger(n) || (epoch === '' && n !== 0)) return undefined;
+    seen.add(room);
+    rooms.push({ room, epoch: epoch === '' ? null : epoch, seq: n });
+  }
+  return rooms;
+}
+
+/** The combined cursor a result's extensions carry, if any. */
+export function positionOf(extensions: unknown): string | undefined {
+  const position = (extensions as { position?: unknown } | undefined)?.position;
+  return typeof position === 'string' ? position : undefined;
 }
 
 /** The message cursor a result's extensions carry, if any. */

@@ -1,0 +1,58 @@
+/**
+ * One subscription to several rooms (`messagesIn`): a room subscription per room, merged into one
+ * stream in the order this replica receives their events. Each room keeps every promise of its own
+ * subscription (seq order, exactly once, replay then live, a HistoryGap before a room's replay);
+ * one that ends ends them all.
+ *
+ * Its position, where it stands in every room, is one combined cursor (`encodePosition`): a client
+ * that resumes from it continues every room, those that delivered nothing included.
+ */
+import { encodePosition } from '@roomcast/client/protocol';
+import { RoomcastError } from '../errors.js';
+import type { DeliveryBudget } from './budget.js';
+import { EventQueue, type SubscriptionEvent } from './event-queue.js';
+import type { RoomSubscription } from './subscription.js';
+
+export class RoomSetSubscription extends EventQueue {
+  private readonly rooms: RoomSubscription[] = [];
+  /** The position after each event queued for `next()` (or queued before the set was piped); not kept once piped. */
+  private readonly positions = new WeakMap<object, string>();
+
+  constructor(budget: DeliveryBudget) {
+    super(budget);
+  }
+
+  /** Adds a room's subscription: from now on its events are this one's. */
+  add(room: RoomSubscription): void {
+    if (this.finished) {
+      room.close();
+      return;
+    }
+    this.rooms.push(room);
+    room.pipe((event) => this.take(event));
+  }
+
+  /** The combined cursor of where the subscription stands now, in every room. */
+  position(): string {
+    return encodePosition(this.rooms.map((room) => room.position));
+  }
+
+  /** The combined cursor right after `event`, an event queued for `next()` (not one piped as it came). */
+  positionAfter(event: SubscriptionEvent): string | undefined {
+    return this.positions.get(event);
+  }
+
+  private take(event: SubscriptionEvent): void {
+    if (event instanceof RoomcastError) {
+      this.fail(event);
+      return;
+    }
+    // A room's position has moved past the event by the time it is piped here.
+    if (!this.piped) this.positions.set(event, this.position());
+    this.enqueue(event);
+  }
+
+  protected stop(): void {
+    for (const room of this.rooms.splice(0)) room.close();
+  }
+}

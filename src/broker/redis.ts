@@ -12,10 +12,10 @@ import { Redis } from 'ioredis';
 import { withDeadline } from '../deadline.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '../rooms/idempotency.js';
-import { decodeMessage, encodeExclude, encodeSender, type Message } from '../rooms/message.js';
+import { decodeMessage, type Message } from '../rooms/message.js';
 import type { Backend, RoomSnapshot } from './backend.js';
-import { newEpoch } from './epoch.js';
 import { redisKeys } from './redis-keys.js';
+import { publishingConnection, quit, runPublish, type PublishingRedis, type PublishSettings } from './redis-publish.js';
 
 export interface RedisBackendOptions {
   readonly url: string;
@@ -31,9 +31,7 @@ export interface RedisBackendOptions {
 
 type ReadReply = [string | null, number, string[]];
 
-interface RoomcastRedis extends Redis {
-  /** Two keys (meta, log), or three with an idempotency key: their number comes first. */
-  roomcastPublish(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<string>;
+interface RoomcastRedis extends PublishingRedis {
   roomcastRead(meta: string, log: string, ...args: (string | number)[]): Promise<ReadReply>;
 }
 
@@ -42,19 +40,16 @@ const script = (name: string): string => readFileSync(new URL(`./scripts/${name}
 export function createRedisBackend(options: RedisBackendOptions): Backend {
   const { log, timeoutMs } = options;
   const keys = redisKeys(options.keyPrefix);
-  const idempotencyTtlMs = (options.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS) * 1000;
-  // No offline queue and no retries for commands: a publish either reaches Redis now or fails with
-  // UNAVAILABLE, and is never sent later behind the caller's back.
-  const publisher = new Redis(options.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: timeoutMs,
-    connectionName: 'roomcast:publisher',
-  }) as RoomcastRedis;
+  const settings: PublishSettings = {
+    keys,
+    historySize: options.historySize,
+    historyTtlSeconds: options.historyTtlSeconds,
+    idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  };
+  // Fails a publish UNAVAILABLE rather than queueing or retrying it (redis-publish.ts).
+  const publisher = publishingConnection(options.url, timeoutMs, 'roomcast:publisher') as RoomcastRedis;
   // enableReadyCheck: false avoids ioredis 5's race between its INFO ready check and SUBSCRIBE (#2037).
   const subscriber = new Redis(options.url, { enableReadyCheck: false, connectionName: 'roomcast:subscriber' });
-  publisher.defineCommand('roomcastPublish', { lua: script('publish.lua') });
   publisher.defineCommand('roomcastRead', { numberOfKeys: 2, lua: script('read.lua') });
   reportConnection(publisher, 'publisher', log);
   reportConnection(subscriber, 'subscriber', log);
@@ -85,27 +80,8 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     onMessage: () => {},
     onResume: () => {},
 
-    async append(room, event, dataJson, sender, idempotencyKey, exclude = null) {
-      const scriptKeys = [keys.meta(room), keys.log(room)];
-      if (idempotencyKey !== undefined) scriptKeys.push(keys.idempotency(room, sender, idempotencyKey));
-      const json = await publisher.roomcastPublish(
-        scriptKeys.length,
-        ...scriptKeys,
-        newEpoch(),
-        keys.channel(room),
-        room,
-        event,
-        dataJson,
-        options.historySize,
-        options.historyTtlSeconds * 1000,
-        // Arbitrary text from a token: encoded here, so the script splices a valid JSON value.
-        encodeSender(sender),
-        idempotencyTtlMs,
-        // A party key: encoded here too, never spliced raw.
-        encodeExclude(exclude),
-      );
-      return decodeMessage(json);
-    },
+    append: (room, event, dataJson, sender, idempotencyKey, exclude = null) =>
+      runPublish(publisher, settings, { room, event, dataJson, sender, idempotencyKey, exclude }),
 
     async read(room, query) {
       const args: (string | number)[] =
@@ -171,13 +147,4 @@ function reportConnection(client: Redis, role: string, log: Logger): void {
     lastError = error.message;
     log.warn('redis connection error', { role, error });
   });
-}
-
-async function quit(client: Redis, timeoutMs: number): Promise<void> {
-  if (client.status === 'end') return;
-  try {
-    await withDeadline(client.quit(), timeoutMs, () => client.disconnect());
-  } catch {
-    client.disconnect();
-  }
 }

@@ -4,6 +4,7 @@
  * Field order in that form: room, seq, epoch, event, publishedAt, sender, exclude (only when set), data
  * (data last, spliced).
  */
+import { badUserInput, ErrorCode, RoomcastError } from '../errors.js';
 
 export interface Message {
   readonly room: string;
@@ -60,6 +61,33 @@ export function encodeSender(sender: string | null): string {
  */
 export function encodeExclude(exclude: string | null): string {
   return exclude === null ? '' : `,"exclude":${JSON.stringify(exclude)}`;
+}
+
+/** Largest `data` as serialized JSON, in bytes, unless configured otherwise: `MAX_PAYLOAD_BYTES`' default. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 65_536;
+
+/**
+ * A publish's `data` as the JSON text stored (once serialized, for the size limit and the store):
+ * BAD_USER_INPUT when it is no JSON value, PAYLOAD_TOO_LARGE past `maxBytes` (named `setting` in the
+ * message, the limit's name where the caller configures it).
+ */
+export function encodeData(data: unknown, maxBytes: number, setting = 'MAX_PAYLOAD_BYTES'): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data);
+  } catch (error) {
+    // Thousands of levels of nesting overflow JSON.stringify's stack; cycles and BigInts throw TypeError.
+    if (error instanceof RangeError) throw badUserInput('data is nested too deeply to be stored');
+    if (error instanceof TypeError) throw badUserInput(`data is not a JSON value: ${error.message}`);
+    throw error;
+  }
+  // undefined, functions and symbols have no JSON form (only a GraphQL-less caller can pass them).
+  if (json === undefined) throw badUserInput('data is not a JSON value');
+  const bytes = Buffer.byteLength(json);
+  if (bytes > maxBytes) {
+    throw new RoomcastError(ErrorCode.PAYLOAD_TOO_LARGE, `data is ${bytes} bytes as JSON; the limit is ${maxBytes} (${setting})`);
+  }
+  return json;
 }
 
 /** Serializes a message byte for byte as the Redis publish script does (data is already JSON text). */

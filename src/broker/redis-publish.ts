@@ -1,0 +1,94 @@
+/**
+ * Publishing to Redis: the one way a message gets into a room, shared by the server's Redis backend
+ * (redis.ts) and `roomcast/publisher` (src/publisher/), so both run the same script with the same keys
+ * and arguments. docs/redis-protocol.md describes it for other languages; its version is
+ * PROTOCOL_VERSION, which the script also writes into each room's meta hash.
+ */
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { withDeadline } from '../deadline.js';
+import { decodeMessage, encodeExclude, encodeSender, type Message } from '../rooms/message.js';
+import { newEpoch } from './epoch.js';
+import type { RedisKeys } from './redis-keys.js';
+
+/** Version of the documented layout and script contract; publish.lua's VERSION says the same. */
+export const PROTOCOL_VERSION = 1;
+
+/** Where the script lives: read from this file's directory, in the sources and in the built package alike. */
+export const PUBLISH_SCRIPT_URL = new URL('./scripts/publish.lua', import.meta.url);
+
+/** What stays the same for every publish of one deployment: the server's settings, or a publisher's options. */
+export interface PublishSettings {
+  readonly keys: RedisKeys;
+  readonly historySize: number;
+  readonly historyTtlSeconds: number;
+  readonly idempotencyTtlSeconds: number;
+}
+
+/** One publish, already validated: `dataJson` is JSON text, `sender` any text, `exclude` a party key. */
+export interface PublishRequest {
+  readonly room: string;
+  readonly event: string;
+  readonly dataJson: string;
+  readonly sender: string | null;
+  readonly idempotencyKey?: string | undefined;
+  readonly exclude?: string | null | undefined;
+}
+
+/** A connection that can run the publish script (ioredis's defineCommand: EVALSHA, EVAL once on NOSCRIPT). */
+export interface PublishingRedis extends Redis {
+  /** Two keys (meta, log), or three with an idempotency key: their number comes first. */
+  roomcastPublish(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<string>;
+}
+
+/**
+ * The connection commands go through. No offline queue and no retries: a publish either reaches
+ * Redis now or fails, and is never sent later behind the caller's back; `timeoutMs` bounds each
+ * command. The one place the server and the publisher turn Redis settings into a connection.
+ */
+export function publishingConnection(url: string, timeoutMs: number, connectionName: string): PublishingRedis {
+  const client = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: timeoutMs,
+    connectionName,
+  }) as PublishingRedis;
+  client.defineCommand('roomcastPublish', { lua: readFileSync(PUBLISH_SCRIPT_URL, 'utf8') });
+  return client;
+}
+
+/** Runs the publish script: the stored message, or the one first stored under the idempotency key. */
+export async function runPublish(client: PublishingRedis, settings: PublishSettings, request: PublishRequest): Promise<Message> {
+  const { keys } = settings;
+  const { room, idempotencyKey } = request;
+  const scriptKeys = [keys.meta(room), keys.log(room)];
+  if (idempotencyKey !== undefined) scriptKeys.push(keys.idempotency(room, request.sender, idempotencyKey));
+  const json = await client.roomcastPublish(
+    scriptKeys.length,
+    ...scriptKeys,
+    newEpoch(),
+    keys.channel(room),
+    room,
+    request.event,
+    request.dataJson,
+    settings.historySize,
+    settings.historyTtlSeconds * 1000,
+    // Arbitrary text from a token or a backend: encoded here, so the script splices a valid JSON value.
+    encodeSender(request.sender),
+    settings.idempotencyTtlSeconds * 1000,
+    // A party key: encoded here too, never spliced raw.
+    encodeExclude(request.exclude ?? null),
+  );
+  return decodeMessage(json);
+}
+
+/** Closes a connection politely (QUIT, after the replies still due), or cuts it after `timeoutMs`. */
+export async function quit(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === 'end') return;
+  try {
+    await withDeadline(client.quit(), timeoutMs, () => client.disconnect());
+  } catch {
+    client.disconnect();
+  }
+}

@@ -19,7 +19,7 @@ interface Snapshot {
 
 export interface CpuUsage {
   readonly wallMs: number;
-  /** All server processes together, ms of CPU. */
+  /** All server processes together (with the publisher when the target says it is one), ms of CPU. */
   readonly serverMs: number;
   /** Each server process's share of one core over the window (1 = a whole core). */
   readonly serverCores: number[];
@@ -36,12 +36,14 @@ export interface CpuUsage {
 }
 
 function take(session: Session): Snapshot {
+  const publisherPid = session.publisher.process.pid!;
+  const serverPids = session.target.publisherIsServer ? [...session.running.serverPids, publisherPid] : session.running.serverPids;
   return {
     wallMs: nowMs(),
-    servers: session.running.serverPids.map(cpuMs),
+    servers: serverPids.map(cpuMs),
     redis: session.running.redisPid === undefined ? undefined : cpuMs(session.running.redisPid),
     clients: session.pool.pids.map(cpuMs),
-    publisher: cpuMs(session.publisher.process.pid!),
+    publisher: cpuMs(publisherPid),
     machine: machineCpu(),
   };
 }
@@ -64,7 +66,8 @@ export class CpuWindow {
     const redisMs = delta(this.start.redis, end.redis);
     const clientCores = end.clients.map((v, i) => delta(this.start.clients[i], v) / wallMs);
     const publisherCores = delta(this.start.publisher, end.publisher) / wallMs;
-    const ours = (serverMs + redisMs) / wallMs + sum(clientCores) + publisherCores;
+    // A publisher that is one of the servers is in serverMs already.
+    const ours = (serverMs + redisMs) / wallMs + sum(clientCores) + (this.session.target.publisherIsServer ? 0 : publisherCores);
     return {
       wallMs,
       serverMs,

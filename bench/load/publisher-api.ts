@@ -1,7 +1,10 @@
 /** What the parent can ask of the publisher process (load/publisher.ts). Types only. */
 
-/** `graphql`: Roomcast's `publish` mutation over HTTP; `rest`: `POST /publish {room, data}`. */
-export type PublishProtocol = 'graphql' | 'rest';
+/**
+ * `graphql`: Roomcast's `publish` mutation over HTTP; `rest`: `POST /publish {room, data}`;
+ * `roomcast-publisher`: no HTTP, `publish()` of roomcast/publisher on the Redis at the first URL.
+ */
+export type PublishProtocol = 'graphql' | 'rest' | 'roomcast-publisher';
 
 export interface PublishRun {
   /** Ids fromId .. fromId + count - 1; message i goes to room i % rooms (placement.ts). */
@@ -26,6 +29,6 @@ export interface PublishReport {
 }
 
 export type PublisherApi = {
-  configure(arg: { protocol: PublishProtocol; urls: string[]; rooms: number; maxInFlight: number }): void;
+  configure(arg: { protocol: PublishProtocol; urls: string[]; rooms: number; maxInFlight: number }): Promise<void>;
   run(arg: PublishRun): Promise<PublishReport>;
 };

@@ -3,8 +3,11 @@
  * placement.ts, so each room is published through every replica), over HTTP keep-alive connections,
  * stamping each message with its send time just before the request is written. Its own process, so
  * that neither the clients nor the servers delay the clock it keeps. Speaks PublisherApi over IPC.
+ * In `roomcast-publisher` mode it is a backend instead: no HTTP, `publish()` of roomcast/publisher
+ * (the build, as a backend imports it) straight to the replicas' Redis.
  */
 import { Agent, request } from 'node:http';
+import type * as PublisherModule from '../../src/publisher/index.js';
 import { Histogram, quantileUs } from '../measure/histogram.js';
 import { serveParent } from '../ipc/rpc.js';
 import { nowMs } from './clock.js';
@@ -20,6 +23,7 @@ let urls: URL[] = [];
 let rooms = 1;
 let maxInFlight = 64;
 let agent = new Agent({ keepAlive: true });
+let backend: PublisherModule.Publisher | undefined;
 
 function bodyOf(i: number): string {
   const room = roomName(roomIndexOf(i, rooms));
@@ -31,6 +35,7 @@ function bodyOf(i: number): string {
 
 /** Resolves with an error message, or undefined when the publish was accepted. */
 function publish(i: number): Promise<string | undefined> {
+  if (backend) return backendPublish(backend, i);
   const url = urls[replicaIndexOf(i, rooms, urls.length)]!;
   const body = bodyOf(i);
   return new Promise((resolve) => {
@@ -57,8 +62,17 @@ function publish(i: number): Promise<string | undefined> {
   });
 }
 
+/** A publish through roomcast/publisher: the same room, event and payload as over HTTP. */
+function backendPublish(publisher: PublisherModule.Publisher, i: number): Promise<string | undefined> {
+  const room = roomName(roomIndexOf(i, rooms));
+  return publisher.publish(room, 'bench', payload(nowMs(), i)).then(
+    () => undefined,
+    (error: Error) => `publisher: ${error.message}`,
+  );
+}
+
 const api: PublisherApi = {
-  configure(arg) {
+  async configure(arg) {
     protocol = arg.protocol;
     urls = arg.urls.map((u) => new URL(u));
     rooms = arg.rooms;
@@ -66,6 +80,15 @@ const api: PublisherApi = {
     agent.destroy();
     // One keep-alive pool per replica, as large as the requests we allow in flight.
     agent = new Agent({ keepAlive: true, maxSockets: maxInFlight });
+    await backend?.close();
+    backend = undefined;
+    if (protocol === 'roomcast-publisher') {
+      // The build, as a backend imports it (its types are the sources'); a variable, so that type
+      // checks need no build.
+      const specifier = 'roomcast/publisher';
+      const { createPublisher } = (await import(specifier)) as typeof PublisherModule;
+      backend = createPublisher({ redisUrl: urls[0]!.href });
+    }
   },
 
   run({ fromId, count, rate }) {

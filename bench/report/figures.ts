@@ -25,6 +25,7 @@ export const ROOMCAST_NAMES = [
   'roomcast-memory',
   'roomcast-redis-per-subscriber',
   'roomcast-redis-bare-publish',
+  'roomcast-publisher',
 ] as const satisfies readonly TargetName[];
 export type RatioKey = `${(typeof ROOMCAST_NAMES)[number]}/${BaselineName}`;
 

@@ -1,5 +1,6 @@
 /** Every target, by name, in the order the report lists them. */
 import { floor, socketio, textbook } from './baselines.js';
+import { roomcastPublisher } from './publisher.js';
 import { roomcastMemory, roomcastRedis, roomcastRedisBarePublish, roomcastRedisPerSubscriber } from './roomcast.js';
 import type { Target, TargetName } from './target.js';
 
@@ -8,6 +9,7 @@ export const targets: Record<TargetName, Target> = {
   'roomcast-redis': roomcastRedis,
   'roomcast-redis-per-subscriber': roomcastRedisPerSubscriber,
   'roomcast-redis-bare-publish': roomcastRedisBarePublish,
+  'roomcast-publisher': roomcastPublisher,
   floor,
   textbook,
   socketio,

@@ -10,7 +10,7 @@ import { PROFILING_FLAGS, STOP_SIGNAL } from './profiling.js';
 import { startRedis, type BenchRedis } from './redis.js';
 import type { RunningTarget, Target, TargetName } from './target.js';
 
-const ENV = {
+export const ENV = {
   MAX_CONNECTIONS: '1000000',
   // The benchmark kills replicas when it is done with them; no drain window to wait for.
   DRAIN_MS: '0',
@@ -19,7 +19,7 @@ const ENV = {
 };
 
 /** `publishPath`: where the publisher posts, when not the GraphQL endpoint. */
-async function running(replicas: Replica[], redis: BenchRedis | undefined, publishPath?: string): Promise<RunningTarget> {
+export async function running(replicas: Replica[], redis: BenchRedis | undefined, publishPath?: string): Promise<RunningTarget> {
   for (const replica of replicas) track(replica.process);
   const stopAll = async () => {
     await Promise.all(replicas.map((replica) => replica.stop(STOP_SIGNAL)));

@@ -11,14 +11,15 @@ export const TARGET_NAMES = [
   'roomcast-redis',
   'roomcast-redis-per-subscriber',
   'roomcast-redis-bare-publish',
+  'roomcast-publisher',
   'floor',
   'textbook',
   'socketio',
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
-/** What `npm run bench` runs without --targets: all but the diagnostic bare-publish target. */
-export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter((name) => name !== 'roomcast-redis-bare-publish');
+/** What `npm run bench` runs without --targets: all but the diagnostic bare-publish target and the backend publisher. */
+export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter((name) => name !== 'roomcast-redis-bare-publish' && name !== 'roomcast-publisher');
 
 /** Baselines: what Roomcast's figures are divided by. */
 export const BASELINE_NAMES = ['floor', 'textbook', 'socketio'] as const satisfies readonly TargetName[];
@@ -42,5 +43,10 @@ export interface Target {
   readonly description: string;
   readonly clientProtocol: ClientProtocol;
   readonly publishProtocol: PublishProtocol;
+  /**
+   * The publisher process is part of the target (a backend publishing through roomcast/publisher, no
+   * HTTP): its CPU counts as the servers'. Otherwise it is the load generator's, and does not.
+   */
+  readonly publisherIsServer?: boolean;
   start(): Promise<RunningTarget>;
 }

@@ -13,6 +13,11 @@ export interface Identity {
   readonly user: string | null;
   /** What this identity may do: the anonymous capability, the token's, and the user's inbox. */
   readonly capability: Capability;
+  /**
+   * The token's `info` claim (any JSON, such as a display name), shown with the user's presence;
+   * null without a token, without the claim, and with auth off. Never taken from a client's arguments.
+   */
+  readonly info: unknown;
   /** The user's own room, `user:<encoded sub>` (capability.ts); undefined without a `sub`. */
   readonly inbox: string | undefined;
   /** The token's `iat`, in seconds since the epoch (revocations compare it); undefined without a token. */
@@ -41,6 +46,7 @@ const EVERYTHING: Capability = parseCapability({ '*': ['*'], [BROADCAST_KEY]: ['
 const identityOf = (capability: Capability): Identity => ({
   anonymous: true,
   user: null,
+  info: null,
   capability,
   inbox: undefined,
   issuedAt: undefined,
@@ -125,6 +131,7 @@ function identityFrom(payload: JWTPayload, config: AuthConfig): Identity {
   return {
     anonymous: false,
     user,
+    info: payload.info ?? null,
     capability,
     inbox,
     issuedAt: payload.iat,

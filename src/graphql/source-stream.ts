@@ -6,7 +6,7 @@
  * for any other subscription. Envelop lets a plugin replace the subscribe function: this one, last in
  * the list, swaps in graphql-js's createSourceEventStream for the calls that ask for it.
  */
-import { createSourceEventStream, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 const asked = new WeakSet<object>();
@@ -41,4 +41,28 @@ export async function subscribeToSource(subscribe: (args: ExecutionArgs) => unkn
   asked.add(args);
   const result = (await subscribe(args)) as Source | ExecutionResult;
   return result instanceof Source ? result.stream : result;
+}
+
+/**
+ * A source stream that direct delivery does not render itself (presence events), as results: each
+ * event executed as graphql-js's own subscribe does. Ending the results ends the source.
+ */
+export function executeEach(source: AsyncIterable<unknown>, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
+  const events = source[Symbol.asyncIterator]();
+  const results: AsyncIterableIterator<ExecutionResult> = {
+    async next() {
+      const step = await events.next();
+      return step.done ? { value: undefined, done: true } : { value: await execute({ ...args, rootValue: step.value }), done: false };
+    },
+    async return() {
+      await events.return?.();
+      return { value: undefined, done: true };
+    },
+    async throw(error?: unknown) {
+      await events.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]: () => results,
+  };
+  return results;
 }

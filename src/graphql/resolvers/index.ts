@@ -3,6 +3,7 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { Resolvers } from '../../generated/resolvers.js';
 import { HistoryGap, Message, RoomEvent } from './message.js';
 import { Mutation } from './mutation.js';
+import { PresenceQuery, PresenceSubscription } from './presence.js';
 import { Query } from './query.js';
 import { Session, SessionMutations } from './session.js';
 import { Subscription } from './subscription.js';
@@ -10,9 +11,9 @@ import { Subscription } from './subscription.js';
 export const resolvers: Resolvers = {
   JSON: behaviourOf(JSONResolver),
   DateTime: behaviourOf(DateTimeResolver),
-  Query,
+  Query: { ...Query, ...PresenceQuery },
   Mutation: { ...Mutation, ...SessionMutations },
-  Subscription,
+  Subscription: { ...Subscription, ...PresenceSubscription },
   Message,
   HistoryGap,
   Session,

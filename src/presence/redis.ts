@@ -87,6 +87,7 @@ export function createRedisPresenceStore({ url, keyPrefix, ttlSeconds, timeoutMs
   };
 
   const tick = async () => {
+    if (!timer) return; // closed: a follow-up tick still due finds nothing to do
     const used = instance;
     try {
       const [live, reaping] = await client.presenceTick(keyPrefix, used, fresh ? '1' : '0', deadAfterMs, REAP_BUDGET);

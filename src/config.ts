@@ -25,6 +25,13 @@ export interface Config {
    * the first's message. `IDEMPOTENCY_TTL_SECONDS`, default 600.
    */
   readonly idempotencyTtlSeconds: number;
+  /**
+   * A client whose last subscription to a room ended stays a member this long: back within it (same
+   * client id, any replica), it never left. `PRESENCE_LEAVE_GRACE_MS`, default 5000.
+   */
+  readonly presenceLeaveGraceMs: number;
+  /** The members of a replica that stopped without closing are gone within this time. `PRESENCE_TTL_SECONDS`, default 30. */
+  readonly presenceTtlSeconds: number;
   /** Largest `data`, as serialized JSON. `MAX_PAYLOAD_BYTES`, default 65536. */
   readonly maxPayloadBytes: number;
   /** A publish or history read that Redis has not answered by then fails with UNAVAILABLE. `BROKER_TIMEOUT_MS`, default 2000. */
@@ -35,6 +42,10 @@ export interface Config {
   readonly maxConnections: number;
   /** Operations one WebSocket connection may run at once. `MAX_SUBSCRIPTIONS_PER_CONNECTION`, default 100. */
   readonly maxSubscriptionsPerConnection: number;
+  /** Rooms one `messagesIn` subscription may list. `MAX_ROOMS_PER_SUBSCRIPTION`, default 100. */
+  readonly maxRoomsPerSubscription: number;
+  /** Rooms the operations of one WebSocket connection may listen to at once. `MAX_ROOMS_PER_CONNECTION`, default 1000. */
+  readonly maxRoomsPerConnection: number;
   /** Largest WebSocket message a client may send. `WS_MAX_PAYLOAD_BYTES`, default 1 MiB. */
   readonly wsMaxPayloadBytes: number;
   /** Largest HTTP request body; larger ones get 413. `HTTP_MAX_BODY_BYTES`, default 1 MiB. */
@@ -125,11 +136,15 @@ export function loadConfig(env: Env = process.env): Config {
     historySize: int('HISTORY_SIZE', 1000, 1, 10_000_000),
     historyTtlSeconds: int('HISTORY_TTL_SECONDS', 86_400, 1),
     idempotencyTtlSeconds: int('IDEMPOTENCY_TTL_SECONDS', 600, 1, 86_400),
+    presenceLeaveGraceMs: int('PRESENCE_LEAVE_GRACE_MS', 5_000, 0, 3_600_000),
+    presenceTtlSeconds: int('PRESENCE_TTL_SECONDS', 30, 2, 86_400),
     maxPayloadBytes: int('MAX_PAYLOAD_BYTES', 65_536, 1, 64 * 1024 * 1024),
     brokerTimeoutMs: int('BROKER_TIMEOUT_MS', 2_000, 1, 600_000),
     maxBufferedBytes: int('MAX_BUFFERED_BYTES', 1_048_576, 1024),
     maxConnections: int('MAX_CONNECTIONS', 10_000, 1),
     maxSubscriptionsPerConnection: int('MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1),
+    maxRoomsPerSubscription: int('MAX_ROOMS_PER_SUBSCRIPTION', 100, 1, 10_000),
+    maxRoomsPerConnection: int('MAX_ROOMS_PER_CONNECTION', 1_000, 1),
     wsMaxPayloadBytes: int('WS_MAX_PAYLOAD_BYTES', 1_048_576, 1024),
     httpMaxBodyBytes: int('HTTP_MAX_BODY_BYTES', 1_048_576, 1024),
     connectionInitTimeoutMs: int('CONNECTION_INIT_TIMEOUT_MS', 3_000, 1),

@@ -7,9 +7,13 @@ import type { ConnectionSession } from '../auth/sessions.js';
 import type { Broker } from '../broker/broker.js';
 import type { DeliveryBudget } from '../broker/budget.js';
 import type { OperationLimits } from '../limits/index.js';
+import type { Presence } from '../presence/index.js';
+import type { RoomQuota } from '../limits/room-quota.js';
 
 export interface GraphQLContext {
   readonly broker: Broker;
+  /** Who is in which room, on every replica (presence/). */
+  readonly presence: Presence;
   /** Who is asking (auth/): resolvers authorize every room operation against it. */
   readonly identity: Identity;
   /**
@@ -27,6 +31,10 @@ export interface GraphQLContext {
   readonly resumeAfter?: string;
   /** Shared by the subscriptions of one WebSocket connection (set by the transport). */
   readonly budget?: DeliveryBudget;
+  /** The rooms of one WebSocket connection's subscriptions, within MAX_ROOMS_PER_CONNECTION (set by the transport). */
+  readonly roomQuota?: RoomQuota;
+  /** Most rooms one `messagesIn` may list (MAX_ROOMS_PER_SUBSCRIPTION). */
+  readonly maxRoomsPerSubscription: number;
   /**
    * The client's address, derived once per request or WebSocket connection from the socket, or from
    * X-Forwarded-For as TRUST_PROXY allows (limits/client-ip.ts).

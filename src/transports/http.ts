@@ -17,6 +17,7 @@ import { useSourceStreams } from '../graphql/source-stream.js';
 import { useErrorCodes } from '../graphql/error-codes.js';
 import type { LimitSource, Limits } from '../limits/index.js';
 import type { Logger } from '../log.js';
+import type { Presence } from '../presence/index.js';
 import { useHttpRequestRules } from './http-requests.js';
 import { useBufferedBody } from './node-http.js';
 import { useOrigins, type OriginPolicy } from './origins.js';
@@ -27,10 +28,13 @@ export const GRAPHQL_PATH = '/graphql';
 
 export interface HttpOptions {
   readonly broker: Broker;
+  readonly presence: Presence;
   readonly auth: AuthServices;
   /** Answers `/readyz`: false while the server drains or the broker cannot store publishes. */
   readonly ready: () => Promise<boolean>;
   readonly maxPayloadBytes: number;
+  /** Most rooms one `messagesIn` may list (MAX_ROOMS_PER_SUBSCRIPTION). */
+  readonly maxRoomsPerSubscription: number;
   /** Largest request body: Yoga answers 413 past it. */
   readonly maxBodyBytes: number;
   readonly log: Logger;
@@ -72,7 +76,9 @@ export function createHttpHandler(options: HttpOptions) {
       const identity = await identify(auth.authenticator, initial as AuthSource);
       return {
         broker,
+        presence: options.presence,
         maxPayloadBytes,
+        maxRoomsPerSubscription: options.maxRoomsPerSubscription,
         ...options.limits.forOperation(initial as LimitSource),
         resumeAfter: resumeCursorOf(initial as ResumeSource),
         identity,

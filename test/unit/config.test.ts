@@ -17,11 +17,15 @@ describe('loadConfig', () => {
       historySize: 1000,
       historyTtlSeconds: 86_400,
       idempotencyTtlSeconds: 600,
+      presenceLeaveGraceMs: 5_000,
+      presenceTtlSeconds: 30,
       maxPayloadBytes: 65_536,
       brokerTimeoutMs: 2_000,
       maxBufferedBytes: 1_048_576,
       maxConnections: 10_000,
       maxSubscriptionsPerConnection: 100,
+      maxRoomsPerSubscription: 100,
+      maxRoomsPerConnection: 1_000,
       wsMaxPayloadBytes: 1_048_576,
       httpMaxBodyBytes: 1_048_576,
       connectionInitTimeoutMs: 3_000,
@@ -63,6 +67,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ IDEMPOTENCY_TTL_SECONDS: '86400' }).idempotencyTtlSeconds).toBe(86_400);
     for (const bad of ['0', '86401', '1.5', 'ten']) {
       expect(() => loadConfig({ IDEMPOTENCY_TTL_SECONDS: bad }), bad).toThrow(/IDEMPOTENCY_TTL_SECONDS must be an integer from 1 to 86400/);
+    }
+  });
+
+  it('should take PRESENCE_LEAVE_GRACE_MS from 0 to 3600000 and PRESENCE_TTL_SECONDS from 2 to 86400', () => {
+    expect(loadConfig({ PRESENCE_LEAVE_GRACE_MS: '0', PRESENCE_TTL_SECONDS: '2' })).toMatchObject({ presenceLeaveGraceMs: 0, presenceTtlSeconds: 2 });
+    expect(loadConfig({ PRESENCE_LEAVE_GRACE_MS: '3600000', PRESENCE_TTL_SECONDS: '86400' })).toMatchObject({
+      presenceLeaveGraceMs: 3_600_000,
+      presenceTtlSeconds: 86_400,
+    });
+    for (const bad of ['-1', '3600001', '1.5', 'five']) {
+      expect(() => loadConfig({ PRESENCE_LEAVE_GRACE_MS: bad }), bad).toThrow(/PRESENCE_LEAVE_GRACE_MS must be an integer from 0 to 3600000/);
+    }
+    for (const bad of ['0', '1', '86401', '2.5', 'thirty']) {
+      expect(() => loadConfig({ PRESENCE_TTL_SECONDS: bad }), bad).toThrow(/PRESENCE_TTL_SECONDS must be an integer from 2 to 86400/);
     }
   });
 

@@ -17,12 +17,15 @@
  */
 import { ErrorCode, RoomcastError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { RoomPosition } from '@roomcast/client/protocol';
 import type { Cursor } from '../rooms/cursor.js';
 import type { Message } from '../rooms/message.js';
 import type { Backend, RoomSnapshot } from './backend.js';
 import { createByteBudget, type DeliveryBudget } from './budget.js';
 import { Fanout } from './fanout.js';
+import type { EventQueue } from './event-queue.js';
 import { RoomSetSubscription } from './room-set.js';
+import { ThrottleGroups } from './throttle.js';
 import { asUnavailable, RoomSubscription } from './subscription.js';
 
 export interface Broker {
@@ -51,6 +54,11 @@ export interface Broker {
    * Resolves once every room is live and caught up; if one room cannot be, none is subscribed.
    */
   subscribeRooms(rooms: readonly { readonly room: string; readonly after?: RoomStart | undefined }[], budget?: DeliveryBudget, party?: string): Promise<RoomSetSubscription>;
+  /**
+   * `source` through the throttle window (`throttleMs`) shared by the subscriptions of the operation
+   * `key` (throttle.ts); `start`: where a subscription to several rooms started in each.
+   */
+  throttle(source: EventQueue, key: string, ms: number, start?: readonly RoomPosition[]): EventQueue;
   ready(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -102,6 +110,7 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
   const pageSize = options.catchUpPageSize ?? 500;
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
   const subscriptions = new Set<RoomSubscription>();
+  const throttles = new ThrottleGroups();
   const inFlight = new Set<Promise<Message>>();
   let closed = false;
 
@@ -208,12 +217,15 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
         return set;
       }),
 
+    throttle: (source, key, ms, start) => throttles.throttle(source, key, ms, start),
+
     ready: () => (closed ? Promise.resolve(false) : backend.ready()),
 
     async close() {
       if (closed) return;
       closed = true;
       for (const subscription of [...subscriptions]) subscription.close();
+      throttles.close();
       // Publishes already accepted are stored and sent before the connection to Redis goes.
       await Promise.allSettled(inFlight);
       await backend.close();

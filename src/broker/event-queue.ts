@@ -19,7 +19,21 @@ export abstract class EventQueue implements AsyncIterableIterator<SubscriptionEv
   private closed = false;
   private readonly closers: (() => void)[] = [];
 
-  constructor(protected readonly budget: DeliveryBudget) {}
+  /** `budget`: shared by the subscriptions of one connection, and by the stages of one subscription. */
+  constructor(readonly budget: DeliveryBudget) {}
+
+  /**
+   * The combined cursor of where a subscription to several rooms stands now, in every room
+   * (`@roomcast/client/protocol` encodePosition); undefined for one room, whose messages' cursors say it.
+   */
+  position(): string | undefined {
+    return undefined;
+  }
+
+  /** The combined cursor right after `event`, an event queued for `next()`; undefined when not kept. */
+  positionAfter(_event: SubscriptionEvent): string | undefined {
+    return undefined;
+  }
 
   /** Releases what feeds the queue (fan-out membership, timers, inner subscriptions); called once it ends. */
   protected abstract stop(): void;

@@ -7,7 +7,7 @@
  * Its position, where it stands in every room, is one combined cursor (`encodePosition`): a client
  * that resumes from it continues every room, those that delivered nothing included.
  */
-import { encodePosition } from '@roomcast/client/protocol';
+import { encodePosition, type RoomPosition } from '@roomcast/client/protocol';
 import { RoomcastError } from '../errors.js';
 import type { DeliveryBudget } from './budget.js';
 import { EventQueue, type SubscriptionEvent } from './event-queue.js';
@@ -22,23 +22,25 @@ export class RoomSetSubscription extends EventQueue {
     super(budget);
   }
 
-  /** Adds a room's subscription: from now on its events are this one's. */
+  /** Adds a room's subscription, placed at its start and not yet begun: from now on its events are this one's. */
   add(room: RoomSubscription): void {
     if (this.finished) {
       room.close();
       return;
     }
     this.rooms.push(room);
+    this.start.push(room.roomPosition);
     room.pipe((event) => this.take(event));
   }
 
-  /** The combined cursor of where the subscription stands now, in every room. */
-  position(): string {
-    return encodePosition(this.rooms.map((room) => room.position));
+  /** Where each room started: its cursor, or its head at acceptance (read before any event). */
+  readonly start: RoomPosition[] = [];
+
+  override position(): string {
+    return encodePosition(this.rooms.map((room) => room.roomPosition));
   }
 
-  /** The combined cursor right after `event`, an event queued for `next()` (not one piped as it came). */
-  positionAfter(event: SubscriptionEvent): string | undefined {
+  override positionAfter(event: SubscriptionEvent): string | undefined {
     return this.positions.get(event);
   }
 
@@ -52,7 +54,7 @@ export class RoomSetSubscription extends EventQueue {
     this.enqueue(event);
   }
 
-  protected stop(): void {
+  protected override stop(): void {
     for (const room of this.rooms.splice(0)) room.close();
   }
 }

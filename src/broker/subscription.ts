@@ -56,7 +56,7 @@ export class RoomSubscription extends EventQueue implements FanoutMember {
   }
 
   /** Where the subscription stands: after the last message it yielded or skipped past. */
-  get position(): RoomPosition {
+  get roomPosition(): RoomPosition {
     return { room: this.options.room, epoch: this.epoch, seq: this.seq };
   }
 

@@ -34,6 +34,31 @@ export type HistoryGap = {
   room: Scalars['ID']['output'];
 };
 
+/**
+ * A client present in a room: one with at least one live WebSocket subscription to the room's messages
+ * (`messages` or `messagesIn`), on any replica. Several subscriptions of one client are one member. A
+ * client is its `connectionParams.clientId` (or the random id the server gives a connection without one)
+ * and, with auth on, its token's `sub`: the pair is the member, so nobody can take over another user's
+ * entry by sending their client id. Event streams (SSE) have no client id and make no member.
+ */
+export type Member = {
+  __typename?: 'Member';
+  /** The client's id: its `connectionParams.clientId`, or the random one of a connection that sent none. */
+  clientId: Scalars['ID']['output'];
+  /**
+   * The token's `info` claim, as the token carries it (a display name, an avatar); null without one.
+   * Set by whoever issues tokens, never by the client.
+   */
+  info?: Maybe<Scalars['JSON']['output']>;
+  /**
+   * When the member's first subscription to the room began (the start of this presence: a client back
+   * within `PRESENCE_LEAVE_GRACE_MS` keeps it).
+   */
+  joinedAt: Scalars['DateTime']['output'];
+  /** The token's `sub`; null when anonymous and when auth is off. */
+  user?: Maybe<Scalars['ID']['output']>;
+};
+
 /** One event published to a room. Immutable once published. */
 export type Message = {
   __typename?: 'Message';
@@ -108,6 +133,40 @@ export type MutationRevokeArgs = {
   user: Scalars['ID']['input'];
 };
 
+/** Who is in a room now. */
+export type Presence = {
+  __typename?: 'Presence';
+  /** How many members the room has, exactly, on every replica together. */
+  count: Scalars['Int']['output'];
+  /** At most `limit` members, earliest joined first. */
+  members: Array<Member>;
+  /** The room asked about. */
+  room: Scalars['ID']['output'];
+};
+
+/** What happened to a member. */
+export type PresenceAction =
+  /** Its first subscription to the room began (and it was not already a member within its leave grace). */
+  | 'JOIN'
+  /**
+   * It has had no subscription to the room for `PRESENCE_LEAVE_GRACE_MS`, or its replica stopped
+   * without closing `PRESENCE_TTL_SECONDS` ago at most.
+   */
+  | 'LEAVE';
+
+/** A member joined or left a room. */
+export type PresenceEvent = {
+  __typename?: 'PresenceEvent';
+  /** JOIN or LEAVE. */
+  action: PresenceAction;
+  /** The room's exact count right after this event (events come in the order they happened). */
+  count: Scalars['Int']['output'];
+  /** Who joined or left (as it was when it joined). */
+  member: Member;
+  /** The room. */
+  room: Scalars['ID']['output'];
+};
+
 export type Query = {
   __typename?: 'Query';
   /**
@@ -115,6 +174,11 @@ export type Query = {
    * A cursor from an earlier history of the room (before a reset) reads from the oldest message held now.
    */
   history: Array<Message>;
+  /**
+   * Who is in a room: the exact count and the earliest `limit` members. Needs the `presence` capability
+   * on the room.
+   */
+  presence: Presence;
   /** The caller's session: over HTTP from the request's token, over a WebSocket from the connection's. */
   session: Session;
 };
@@ -122,6 +186,12 @@ export type Query = {
 
 export type QueryHistoryArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  room: Scalars['ID']['input'];
+};
+
+
+export type QueryPresenceArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
   room: Scalars['ID']['input'];
 };
@@ -164,16 +234,45 @@ export type Subscription = {
    * server accepted the subscription (no window while the Redis subscription is being set up).
    */
   messages: RoomEvent;
+  /**
+   * Live messages of several rooms in one subscription, each room exactly as `messages` delivers it (seq
+   * order, replay after its cursor then live with no gap or duplicate, a HistoryGap naming the room before that
+   * room's replay); across rooms, in the order this server received them. Every result carries, besides the
+   * message's own cursor, the subscription's position in all its rooms (`extensions.position`, the SSE `id:`):
+   * pass it as `after` to resume every room, those that delivered nothing yet included.
+   */
+  messagesIn: RoomEvent;
+  /**
+   * Every JOIN and LEAVE of a room from now on, on every replica. It sends no snapshot: subscribe, then
+   * query `presence`, then apply each event to that list (a JOIN of a member listed already, or a LEAVE
+   * of one not listed, is one the query had seen) and take its `count`, the exact count after it. Needs
+   * the `presence` capability on the room; subscribing to it does not make the client a member.
+   */
+  presence: PresenceEvent;
 };
 
 
 export type SubscriptionBroadcastsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  throttleMs?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
 export type SubscriptionMessagesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  room: Scalars['ID']['input'];
+  throttleMs?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type SubscriptionMessagesInArgs = {
+  after?: InputMaybe<Array<Scalars['String']['input']>>;
+  rooms: Array<Scalars['ID']['input']>;
+  throttleMs?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type SubscriptionPresenceArgs = {
   room: Scalars['ID']['input'];
 };
 
@@ -263,8 +362,12 @@ export type ResolversTypes = {
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
+  Member: ResolverTypeWrapper<Member>;
   Message: ResolverTypeWrapper<MessageModel>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Presence: ResolverTypeWrapper<Presence>;
+  PresenceAction: PresenceAction;
+  PresenceEvent: ResolverTypeWrapper<PresenceEvent>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RoomEvent: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['RoomEvent']>;
   Session: ResolverTypeWrapper<SessionModel>;
@@ -280,8 +383,11 @@ export type ResolversParentTypes = {
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   JSON: Scalars['JSON']['output'];
+  Member: Member;
   Message: MessageModel;
   Mutation: Record<PropertyKey, never>;
+  Presence: Presence;
+  PresenceEvent: PresenceEvent;
   Query: Record<PropertyKey, never>;
   RoomEvent: ResolversUnionTypes<ResolversParentTypes>['RoomEvent'];
   Session: SessionModel;
@@ -304,6 +410,13 @@ export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
   name: 'JSON';
 }
 
+export type MemberResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Member'] = ResolversParentTypes['Member']> = {
+  clientId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  info?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  joinedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
 export type MessageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Message'] = ResolversParentTypes['Message']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   data?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
@@ -322,8 +435,22 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   revoke?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType, RequireFields<MutationRevokeArgs, 'user'>>;
 };
 
+export type PresenceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Presence'] = ResolversParentTypes['Presence']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  members?: Resolver<Array<ResolversTypes['Member']>, ParentType, ContextType>;
+  room?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type PresenceEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PresenceEvent'] = ResolversParentTypes['PresenceEvent']> = {
+  action?: Resolver<ResolversTypes['PresenceAction'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  member?: Resolver<ResolversTypes['Member'], ParentType, ContextType>;
+  room?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   history?: Resolver<Array<ResolversTypes['Message']>, ParentType, ContextType, RequireFields<QueryHistoryArgs, 'limit' | 'room'>>;
+  presence?: Resolver<ResolversTypes['Presence'], ParentType, ContextType, RequireFields<QueryPresenceArgs, 'limit' | 'room'>>;
   session?: Resolver<ResolversTypes['Session'], ParentType, ContextType>;
 };
 
@@ -341,14 +468,19 @@ export type SessionResolvers<ContextType = GraphQLContext, ParentType extends Re
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   broadcasts?: SubscriptionResolver<ResolversTypes['RoomEvent'], "broadcasts", ParentType, ContextType, Partial<SubscriptionBroadcastsArgs>>;
   messages?: SubscriptionResolver<ResolversTypes['RoomEvent'], "messages", ParentType, ContextType, RequireFields<SubscriptionMessagesArgs, 'room'>>;
+  messagesIn?: SubscriptionResolver<ResolversTypes['RoomEvent'], "messagesIn", ParentType, ContextType, RequireFields<SubscriptionMessagesInArgs, 'rooms'>>;
+  presence?: SubscriptionResolver<ResolversTypes['PresenceEvent'], "presence", ParentType, ContextType, RequireFields<SubscriptionPresenceArgs, 'room'>>;
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
   DateTime?: GraphQLScalarType;
   HistoryGap?: HistoryGapResolvers<ContextType>;
   JSON?: GraphQLScalarType;
+  Member?: MemberResolvers<ContextType>;
   Message?: MessageResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  Presence?: PresenceResolvers<ContextType>;
+  PresenceEvent?: PresenceEventResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RoomEvent?: RoomEventResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;

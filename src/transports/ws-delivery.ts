@@ -19,7 +19,6 @@ import type { Duplex } from 'node:stream';
 import { execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import { EventQueue, type SubscriptionEvent } from '../broker/event-queue.js';
-import { RoomSetSubscription } from '../broker/room-set.js';
 import { RoomcastError } from '../errors.js';
 import { resumeExtensions } from '../graphql/resume.js';
 import { executeEach, subscribeToSource } from '../graphql/source-stream.js';
@@ -89,8 +88,7 @@ export class DirectDelivery {
       if (--joined.members === 0 && this.groups.get(key) === joined) this.groups.delete(key);
     });
     const member = new Member(subscriber, joined, parked);
-    const set = source instanceof RoomSetSubscription ? source : undefined;
-    source.pipe((event) => member.deliver(event, set));
+    source.pipe((event) => member.deliver(event, source));
     return parked;
   }
 
@@ -104,7 +102,7 @@ class Member {
   private readonly prefix: Buffer;
   /** Set while an asynchronous render is pending, so later events wait their turn. */
   private tail: Promise<void> | undefined;
-  /** Whether a result with the subscription's position went out (subscriptions to several rooms). */
+  /** Whether the first result went out (with the position of a subscription to several rooms). */
   private positioned = false;
 
   constructor(
@@ -116,16 +114,17 @@ class Member {
   }
 
   /**
-   * `set`: the member's subscription when it spans several rooms. Its first result also carries the
-   * position in all of them, right after the event; each later one's cursor moves its
-   * own room in it, so every other result is shared by the whole group as rendered.
+   * A subscription to several rooms has a position in all of them: its first result carries it,
+   * right after the event; each later one's cursor moves its own room in it, so every other result
+   * is shared by the whole group as rendered.
    */
-  deliver(event: SubscriptionEvent, set?: RoomSetSubscription): void {
+  deliver(event: SubscriptionEvent, source: EventQueue): void {
     let payload = this.group.render(event);
-    if (set && !this.positioned && !(event instanceof RoomcastError)) {
+    if (!this.positioned && !(event instanceof RoomcastError)) {
       this.positioned = true;
-      // An event queued before the pipe has its own position; one piped through is at the set's current one.
-      payload = withPosition(payload, set.positionAfter(event) ?? set.position());
+      // An event queued before the pipe has its own position; one piped through is at the current one.
+      const position = source.positionAfter(event) ?? source.position();
+      if (position !== undefined) payload = withPosition(payload, position);
     }
     if (!this.tail && !(payload instanceof Promise)) {
       this.send(payload, event);

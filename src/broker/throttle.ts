@@ -1,0 +1,176 @@
+/**
+ * Throttling (`throttleMs`), the subscriber's choice to get fewer messages: when no window is open a
+ * message goes out at once and opens a window of `throttleMs`; during the window only the latest
+ * message of each (room, event name) is held; when it ends the held ones go out, in the order they
+ * arrived (seq order within a room), and if any did, the next window opens.
+ *
+ * Windows belong to a group: the subscriptions of one operation (same field, rooms and throttleMs)
+ * share one window and one timer, so a window's messages go out together (and render once: they are
+ * the same objects for every member). What each member holds is its own, from what its own
+ * subscription passed it (its position, replay and excluded messages are its own), so nothing is
+ * delivered twice or out of order. A member that joins mid-window gets what it held at that
+ * window's end.
+ *
+ * What is skipped this way is the subscriber's choice: no HistoryGap. The cursor of the last message
+ * delivered is a correct resume point: a resume replays what comes after it, through the throttle.
+ * A HistoryGap or an error goes out at once, after what the member held of the gap's room.
+ */
+import { encodePosition, type RoomPosition } from '@roomcast/client/protocol';
+import { RoomcastError } from '../errors.js';
+import { isHistoryGap, type Message } from '../rooms/message.js';
+import { EventQueue, type SubscriptionEvent } from './event-queue.js';
+
+export class ThrottleGroups {
+  private readonly groups = new Map<string, ThrottleGroup>();
+
+  /**
+   * `source` delivered through the window of the group `key` (the operation: field and rooms) and
+   * `ms`. `start`: where a subscription to several rooms starts in each, so that its position can be
+   * told before it delivered anything.
+   */
+  throttle(source: EventQueue, key: string, ms: number, start?: readonly RoomPosition[]): ThrottledSubscription {
+    const groupKey = `${ms}\u0000${key}`;
+    let group = this.groups.get(groupKey);
+    if (!group) {
+      group = new ThrottleGroup(ms, () => this.groups.delete(groupKey));
+      this.groups.set(groupKey, group);
+    }
+    return new ThrottledSubscription(source, group, start);
+  }
+
+  /** Stops every window's timer; the subscriptions themselves are closed by the broker. */
+  close(): void {
+    for (const group of this.groups.values()) group.stop();
+    this.groups.clear();
+  }
+
+  get size(): number {
+    return this.groups.size;
+  }
+}
+
+class ThrottleGroup {
+  readonly members = new Set<ThrottledSubscription>();
+  /** The message that opened the current window: every member that receives it sends it at once. */
+  private opener: Message | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly ms: number,
+    private readonly onEmpty: () => void,
+  ) {}
+
+  /** True when `message` goes out now (no window was open, or it opened this one); false: hold it. */
+  admits(message: Message): boolean {
+    if (this.timer === undefined) {
+      this.opener = message;
+      this.open();
+      return true;
+    }
+    return message === this.opener;
+  }
+
+  leave(member: ThrottledSubscription): void {
+    this.members.delete(member);
+    if (this.members.size > 0) return;
+    this.stop();
+    this.onEmpty();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.opener = undefined;
+  }
+
+  private open(): void {
+    this.timer = setTimeout(() => this.end(), this.ms);
+    this.timer.unref();
+  }
+
+  private end(): void {
+    this.timer = undefined;
+    this.opener = undefined;
+    let sent = false;
+    for (const member of this.members) sent = member.flush() || sent;
+    if (sent) this.open();
+  }
+}
+
+export class ThrottledSubscription extends EventQueue {
+  /** The latest message of each (room, event name) held in this window, in arrival order. */
+  private readonly held = new Map<string, Message>();
+  /** Where the subscriber stands in each room: the last message delivered, or where it started. */
+  private readonly delivered = new Map<string, RoomPosition>();
+  private readonly positions = new WeakMap<object, string>();
+  private readonly multiRoom: boolean;
+
+  constructor(
+    private readonly source: EventQueue,
+    private readonly group: ThrottleGroup,
+    start: readonly RoomPosition[] | undefined,
+  ) {
+    super(source.budget);
+    this.multiRoom = start !== undefined;
+    for (const position of start ?? []) this.delivered.set(position.room, position);
+    group.members.add(this);
+    source.onClose(() => this.close());
+    source.pipe((event) => this.take(event));
+  }
+
+  /** For several rooms: the combined cursor of what was delivered (what was held is not), in every room. */
+  override position(): string | undefined {
+    return this.multiRoom ? encodePosition(this.delivered.values()) : undefined;
+  }
+
+  override positionAfter(event: SubscriptionEvent): string | undefined {
+    return this.positions.get(event);
+  }
+
+  /** Sends what this member held in the window that ends; true when anything went out. */
+  flush(): boolean {
+    if (this.held.size === 0) return false;
+    const held = [...this.held.values()];
+    this.held.clear();
+    for (const message of held) this.send(message);
+    return true;
+  }
+
+  protected override stop(): void {
+    this.held.clear();
+    this.group.leave(this);
+    this.source.close();
+  }
+
+  private take(event: SubscriptionEvent): void {
+    if (event instanceof RoomcastError) {
+      this.fail(event);
+    } else if (isHistoryGap(event)) {
+      this.flushRoom(event.room);
+      this.send(event);
+    } else if (this.group.admits(event)) {
+      this.send(event);
+    } else {
+      // Per (room, event name); one room needs no composite key (this runs per member per message).
+      const key = this.multiRoom ? `${event.room}\u0000${event.event}` : event.event;
+      // Re-inserted, so the held messages stay in arrival order (seq order within a room).
+      this.held.delete(key);
+      this.held.set(key, event);
+    }
+  }
+
+  /** A HistoryGap of `room` comes after everything received before it from that room. */
+  private flushRoom(room: string): void {
+    for (const [key, message] of this.held) {
+      if (message.room !== room) continue;
+      this.held.delete(key);
+      this.send(message);
+    }
+  }
+
+  private send(event: Message | Exclude<SubscriptionEvent, Message | RoomcastError>): void {
+    if (!isHistoryGap(event)) this.delivered.set(event.room, event);
+    if (this.multiRoom && !this.piped) this.positions.set(event, this.position()!);
+    this.enqueue(event);
+  }
+}

@@ -32,8 +32,10 @@ export class ThrottleGroups {
     const groupKey = `${ms}\u0000${key}`;
     let group = this.groups.get(groupKey);
     if (!group) {
-      group = new ThrottleGroup(ms, () => this.groups.delete(groupKey));
-      this.groups.set(groupKey, group);
+      const created = new ThrottleGroup(ms, () => {
+        if (this.groups.get(groupKey) === created) this.groups.delete(groupKey);
+      });
+      this.groups.set(groupKey, (group = created));
     }
     return new ThrottledSubscription(source, group, start);
   }
@@ -71,8 +73,7 @@ class ThrottleGroup {
   }
 
   leave(member: ThrottledSubscription): void {
-    this.members.delete(member);
-    if (this.members.size > 0) return;
+    if (!this.members.delete(member) || this.members.size > 0) return;
     this.stop();
     this.onEmpty();
   }
@@ -98,9 +99,14 @@ class ThrottleGroup {
 }
 
 export class ThrottledSubscription extends EventQueue {
-  /** The latest message of each (room, event name) held in this window, in arrival order. */
-  private readonly held = new Map<string, Message>();
-  /** Where the subscriber stands in each room: the last message delivered, or where it started. */
+  /**
+   * The latest message of each (room, event name) held in this window, and when it arrived. Slots
+   * are updated in place: deleting and re-inserting map entries per message (this runs per member per
+   * message) fills the map with holes to rehash, which is what throttling costs then.
+   */
+  private readonly held = new Map<string, Slot>();
+  private arrivals = 0;
+  /** For several rooms, where the subscriber stands in each: the last message delivered, or where it started. */
   private readonly delivered = new Map<string, RoomPosition>();
   private readonly positions = new WeakMap<object, string>();
   private readonly multiRoom: boolean;
@@ -130,9 +136,9 @@ export class ThrottledSubscription extends EventQueue {
   /** Sends what this member held in the window that ends; true when anything went out. */
   flush(): boolean {
     if (this.held.size === 0) return false;
-    const held = [...this.held.values()];
+    const held = [...this.held.values()].sort(byArrival);
     this.held.clear();
-    for (const message of held) this.send(message);
+    for (const slot of held) this.send(slot.message);
     return true;
   }
 
@@ -151,26 +157,46 @@ export class ThrottledSubscription extends EventQueue {
     } else if (this.group.admits(event)) {
       this.send(event);
     } else {
-      // Per (room, event name); one room needs no composite key (this runs per member per message).
-      const key = this.multiRoom ? `${event.room}\u0000${event.event}` : event.event;
-      // Re-inserted, so the held messages stay in arrival order (seq order within a room).
-      this.held.delete(key);
-      this.held.set(key, event);
+      this.hold(event);
+    }
+  }
+
+  private hold(message: Message): void {
+    // Per (room, event name); one room needs no composite key.
+    const key = this.multiRoom ? `${message.room}\u0000${message.event}` : message.event;
+    const slot = this.held.get(key);
+    if (slot) {
+      slot.message = message;
+      slot.at = ++this.arrivals;
+    } else {
+      this.held.set(key, { message, at: ++this.arrivals });
     }
   }
 
   /** A HistoryGap of `room` comes after everything received before it from that room. */
   private flushRoom(room: string): void {
-    for (const [key, message] of this.held) {
-      if (message.room !== room) continue;
+    const slots: Slot[] = [];
+    for (const [key, slot] of this.held) {
+      if (slot.message.room !== room) continue;
       this.held.delete(key);
-      this.send(message);
+      slots.push(slot);
     }
+    for (const slot of slots.sort(byArrival)) this.send(slot.message);
   }
 
   private send(event: Message | Exclude<SubscriptionEvent, Message | RoomcastError>): void {
-    if (!isHistoryGap(event)) this.delivered.set(event.room, event);
-    if (this.multiRoom && !this.piped) this.positions.set(event, this.position()!);
+    if (this.multiRoom) {
+      if (!isHistoryGap(event)) this.delivered.set(event.room, event);
+      if (!this.piped) this.positions.set(event, this.position()!);
+    }
     this.enqueue(event);
   }
 }
+
+/** A held message and its arrival: arrival order is seq order within a room, and the order across rooms. */
+interface Slot {
+  message: Message;
+  at: number;
+}
+
+const byArrival = (a: Slot, b: Slot) => a.at - b.at;

@@ -188,6 +188,23 @@ describe.each([
   });
 });
 
+describe('messagesIn and presence', () => {
+  it('should make the client a member of each of its rooms, until it ends', async () => {
+    const target = await server();
+    const [a, b] = newRooms(2) as [string, string];
+    const client = wsClient(target.wsUrl, { connectionParams: { clientId: 'reader-1' } });
+    clients.push(client);
+    const stream = watch(client, [a, b]);
+    const members = async (room: string) => {
+      const { body } = await postGraphQL(target.url, `{ presence(room: ${JSON.stringify(room)}) { count members { clientId } } }`);
+      return (body.data as { presence: { count: number; members: { clientId: string }[] } }).presence;
+    };
+    await waitFor('the client in both rooms', async () => (await members(a)).count === 1 && (await members(b)).count === 1);
+    expect((await members(b)).members).toEqual([{ clientId: 'reader-1' }]);
+    stream.dispose();
+  });
+});
+
 describe('messagesIn arguments and limits', () => {
   let target: TestServer;
   beforeAll(async () => {

@@ -41,8 +41,8 @@ async function subscribeRooms(rooms: readonly string[], after: readonly string[]
   return stream;
 }
 
-export const MIN_THROTTLE_MS = 10;
-export const MAX_THROTTLE_MS = 60_000;
+const MIN_THROTTLE_MS = 10;
+const MAX_THROTTLE_MS = 60_000;
 
 /** `throttleMs`: undefined for every message (absent or 0), else 10 to 60000. */
 function parseThrottleMs(value: number | null | undefined): number | undefined {

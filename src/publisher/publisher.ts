@@ -4,7 +4,7 @@
  * every replica's subscribers get the message exactly as if a mutation had published it. The backend
  * is trusted: it names the message's sender itself.
  */
-import { ErrorCode, RoomcastError } from '../errors.js';
+import { badUserInput, ErrorCode, RoomcastError } from '../errors.js';
 import { redisKeys } from '../broker/redis-keys.js';
 import { publishingConnection, quit, runPublish, type PublishSettings } from '../broker/redis-publish.js';
 import { encodeCursor } from '../rooms/cursor.js';
@@ -94,7 +94,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
 
 function parseSender(sender: unknown): string | null {
   if (sender === null || typeof sender === 'string') return sender;
-  throw new RoomcastError(ErrorCode.BAD_USER_INPUT, 'sender must be a string or null');
+  throw badUserInput('sender must be a string or null');
 }
 
 function published(message: Message): PublishedMessage {

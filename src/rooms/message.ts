@@ -83,6 +83,8 @@ export function encodeData(data: unknown, maxBytes: number, setting = 'MAX_PAYLO
   }
   // undefined, functions and symbols have no JSON form (only a GraphQL-less caller can pass them).
   if (json === undefined) throw badUserInput('data is not a JSON value');
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most payloads are clearly within the limit, uncounted.
+  if (json.length * 3 <= maxBytes) return json;
   const bytes = Buffer.byteLength(json);
   if (bytes > maxBytes) {
     throw new RoomcastError(ErrorCode.PAYLOAD_TOO_LARGE, `data is ${bytes} bytes as JSON; the limit is ${maxBytes} (${setting})`);

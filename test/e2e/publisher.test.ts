@@ -45,13 +45,19 @@ beforeAll(async () => {
   symlinkSync(join(root, 'node_modules/tsx'), join(app, 'node_modules/tsx'));
   symlinkSync(join(root, 'node_modules/@types/node'), join(app, 'node_modules/@types/node'));
   redis = await RedisServer.start(inject('redisServerBin'));
-  replicas = await Promise.all(['a', 'b', 'c'].map((name) => startReplica({ REDIS_URL: redis.url, REPLICA_ID: name })));
+  const started = await Promise.allSettled(['a', 'b', 'c'].map((name) => startReplica({ REDIS_URL: redis.url, REPLICA_ID: name })));
+  // Those that started are stopped after the file, also when another did not start.
+  replicas = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }, 120_000);
 afterAll(async () => {
   for (const client of clients) await client.dispose();
-  for (const replica of replicas) expect(await replica.stop()).toBe(0);
+  // Everything stopped before anything is asserted, so that one failure leaves no process behind.
+  const codes = await Promise.all(replicas.map((replica) => replica.stop()));
   await redis?.stop();
   rmSync(app, { recursive: true, force: true });
+  expect(codes).toEqual(replicas.map(() => 0));
 });
 
 type Event = { __typename: string; seq: number; data: unknown; cursor: string; sender: string | null; event: string; publishedAt: string };

@@ -237,8 +237,9 @@ export type Subscription = {
   /**
    * Live messages of several rooms in one subscription, each room exactly as `messages` delivers it (seq
    * order, replay after its cursor then live with no gap or duplicate, a HistoryGap naming the room before that
-   * room's replay); across rooms, in the order this server received them. Every result carries, besides the
-   * message's own cursor, the subscription's position in all its rooms (`extensions.position`, the SSE `id:`):
+   * room's replay); live messages of different rooms in the order this server received them, a replay room by
+   * room. Results carry, besides the message's own cursor, the subscription's position in all its rooms
+   * (`extensions.position`: on every SSE event, as its `id:`; at least on the first result over the WebSocket):
    * pass it as `after` to resume every room, those that delivered nothing yet included.
    */
   messagesIn: RoomEvent;

@@ -15,7 +15,7 @@ export class RoomQuota {
     if (this.used + count > this.limit) {
       throw new RoomcastError(
         ErrorCode.TOO_MANY_SUBSCRIPTIONS,
-        `a connection may listen to at most ${this.limit} rooms at once (MAX_ROOMS_PER_CONNECTION); it listens to ${this.used}, and this operation asks for ${count} more`,
+        `a connection may listen to at most ${this.limit} rooms at once, a room counting once per operation (MAX_ROOMS_PER_CONNECTION); its operations hold ${this.used}, and this one asks for ${count} more`,
       );
     }
     this.used += count;

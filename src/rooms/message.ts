@@ -83,6 +83,8 @@ export function encodeData(data: unknown, maxBytes: number, setting = 'MAX_PAYLO
   }
   // undefined, functions and symbols have no JSON form (only a GraphQL-less caller can pass them).
   if (json === undefined) throw badUserInput('data is not a JSON value');
+  // `Message.data` is `JSON!`: the mutation's variables refuse null, a backend's call must too.
+  if (json === 'null') throw badUserInput('data must not be null (send an object or another JSON value)');
   // A UTF-16 unit is at most 3 bytes of UTF-8: most payloads are clearly within the limit, uncounted.
   if (json.length * 3 <= maxBytes) return json;
   const bytes = Buffer.byteLength(json);

@@ -4,7 +4,6 @@
  * reconnects by itself sends it back as `Last-Event-ID`, which the subscription treats as `after`.
  */
 import { isAsyncIterable, processRegularResult, type Plugin } from 'graphql-yoga';
-import { ErrorCode } from '../errors.js';
 import type { ExecutionResult } from 'graphql';
 
 const PING_INTERVAL_MS = 12_000;
@@ -15,20 +14,18 @@ export function useResumableSse(): Plugin {
       if (!request.headers.get('accept')?.includes('text/event-stream')) return;
       if (isAsyncIterable(result)) {
         setResultProcessor((streamed, fetchAPI) => eventStream(streamed as AsyncIterable<ExecutionResult>, fetchAPI), 'text/event-stream');
-      } else if (isRefusal(result)) {
-        // A refused stream is an HTTP status (401, 403), not a 200 stream with an error in it: an
-        // EventSource then gives up instead of reconnecting to be refused again.
+      } else if (hasErrors(result)) {
+        // A stream that cannot start (refused: 401, 403; a bad operation or variables: 400) is an HTTP
+        // status, not a 200 stream with an error in it: an EventSource then gives up instead of
+        // reconnecting every few seconds to fail again.
         setResultProcessor(processRegularResult, 'application/json');
       }
     },
   };
 }
 
-const REFUSALS: readonly unknown[] = [ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN];
-
-function isRefusal(result: unknown): boolean {
-  const errors = (result as ExecutionResult | undefined)?.errors;
-  return errors !== undefined && errors.some((error) => REFUSALS.includes(error.extensions?.code));
+function hasErrors(result: unknown): boolean {
+  return ((result as ExecutionResult | undefined)?.errors?.length ?? 0) > 0;
 }
 
 type FetchAPI = { ReadableStream: typeof ReadableStream; Response: typeof Response; TextEncoder: typeof TextEncoder };

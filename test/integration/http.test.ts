@@ -97,6 +97,19 @@ describe('HTTP', () => {
     controller.abort();
   });
 
+  it.each([
+    ['a variable missing', 'subscription($r: ID!) { messages(room: $r) { __typename } }', 'BAD_USER_INPUT'],
+    ['an unknown field', 'subscription { messages(room: "a") { nope } }', 'GRAPHQL_VALIDATION_FAILED'],
+    ['a bad room id', 'subscription { messages(room: "a b") { __typename } }', 'BAD_USER_INPUT'],
+    ['a syntax error', 'subscription {', 'GRAPHQL_PARSE_FAILED'],
+  ])('should answer an event stream that cannot start (%s) with a 400, not a 200 stream an EventSource would reopen', async (_name, query, code) => {
+    const url = new URL(server.url);
+    url.searchParams.set('query', query);
+    const response = await fetch(url, { headers: { accept: 'text/event-stream' } });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe(code);
+  });
+
   it('should refuse a cursor of another room', async () => {
     const cursor = (await publish(uniqueRoom(), 1)).cursor;
     const response = await postGraphQL(server.url, HistoryDocument, { room: uniqueRoom(), after: cursor });

@@ -55,7 +55,8 @@ end
 if not (ARGV[3] == '*' or name(ARGV[3], 128)) then return bad('room (ARGV[3])') end
 if not name(ARGV[4], 64) then return bad('event (ARGV[4])') end
 if not (#ARGV[1] <= 32 and string.find(ARGV[1], '^[%w_%-]+$')) then return bad('epoch (ARGV[1])') end
-if #ARGV[5] == 0 then return bad('data (ARGV[5])') end
+-- Message.data is never null (JSON!): a null would make every read of the room's history fail.
+if #ARGV[5] == 0 or ARGV[5] == 'null' then return bad('data (ARGV[5])') end
 if not (count(ARGV[6]) and count(ARGV[7])) then return bad('history size or time to live (ARGV[6], ARGV[7])') end
 if not (ARGV[8] == 'null' or quoted(ARGV[8])) then return bad('sender (ARGV[8])') end
 if KEYS[3] and not count(ARGV[9]) then return bad('idempotency time to live (ARGV[9])') end

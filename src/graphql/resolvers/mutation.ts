@@ -1,29 +1,9 @@
 import type { MutationResolvers } from '../../generated/resolvers.js';
 import { authorize, capabilityKey } from '../../auth/guard.js';
-import { badUserInput, ErrorCode, RoomcastError } from '../../errors.js';
 import { parseIdempotencyKey } from '../../rooms/idempotency.js';
+import { encodeData } from '../../rooms/message.js';
 import { BROADCAST_ROOM, parseEventName, parseRoomId } from '../../rooms/names.js';
 import type { GraphQLContext } from '../context.js';
-
-/** Serializes `data` once, for the size limit and for the broker, which stores it as it is. */
-function serializeData(data: unknown, maxBytes: number): string {
-  let json: string;
-  try {
-    json = JSON.stringify(data);
-  } catch (error) {
-    // Thousands of levels of nesting overflow JSON.stringify's stack.
-    if (error instanceof RangeError) throw badUserInput('data is nested too deeply to be stored');
-    throw error;
-  }
-  const bytes = Buffer.byteLength(json);
-  if (bytes > maxBytes) {
-    throw new RoomcastError(
-      ErrorCode.PAYLOAD_TOO_LARGE,
-      `data is ${bytes} bytes as JSON; the limit is ${maxBytes} (MAX_PAYLOAD_BYTES)`,
-    );
-  }
-  return json;
-}
 
 /**
  * Publishes as the caller: authorized first, with the token's `sub` as the message's sender. A valid
@@ -41,7 +21,7 @@ async function publishAs(
 ) {
   authorize(identity, capabilityKey(room), 'publish');
   const eventName = parseEventName(event);
-  const dataJson = serializeData(data, maxPayloadBytes);
+  const dataJson = encodeData(data, maxPayloadBytes);
   const key = parseIdempotencyKey(idempotencyKey);
   await limits.admitPublish(identity.user);
   // Without a party (HTTP without X-Roomcast-Client-Id) there is no subscription of the caller's to skip.

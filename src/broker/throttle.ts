@@ -6,10 +6,10 @@
  *
  * Windows belong to a group: the subscriptions of one operation (same field, rooms and throttleMs)
  * share one window and one timer, so a window's messages go out together (and render once: they are
- * the same objects for every member). What each member holds is its own, from what its own
- * subscription passed it (its position, replay and excluded messages are its own), so nothing is
- * delivered twice or out of order. A member that joins mid-window gets what it held at that
- * window's end.
+ * the same objects for every member). What each member sends is what its own subscription passed it
+ * (its position, replay and excluded messages are its own), so nothing is delivered twice or out of
+ * order; members that received the same messages share the work of holding them (the group's log).
+ * A member that joins mid-window gets what it held at that window's end.
  *
  * What is skipped this way is the subscriber's choice: no HistoryGap. The cursor of the last message
  * delivered is a correct resume point: a resume replays what comes after it, through the throttle.
@@ -51,8 +51,19 @@ export class ThrottleGroups {
   }
 }
 
+/** Past this many held messages in one window, members stop sharing them and each keeps its own. */
+const MAX_SHARED = 1024;
+
 class ThrottleGroup {
   readonly members = new Set<ThrottledSubscription>();
+  /**
+   * The messages held in this window, in arrival order, each once: what the members received, as
+   * long as each received exactly these (in step). Live messages reach every member of a group in
+   * the same order, so most members only check that theirs is the next one here, and share what this
+   * window sends at its end; a member that received anything else keeps its own (ThrottledSubscription).
+   */
+  readonly log: Message[] = [];
+  private latest: Message[] | undefined;
   /** The message that opened the current window: every member that receives it sends it at once. */
   private opener: Message | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -89,11 +100,26 @@ class ThrottleGroup {
     this.timer.unref();
   }
 
+  /** Adds a message to the log; false when the log is full (members then hold their own). */
+  append(message: Message): boolean {
+    if (this.log.length >= MAX_SHARED) return false;
+    this.log.push(message);
+    return true;
+  }
+
+  /** The latest message of each (room, event name) of the whole log, computed once per window. */
+  sharedLatest(multiRoom: boolean): Message[] {
+    this.latest ??= latestOf(this.log, this.log.length, multiRoom);
+    return this.latest;
+  }
+
   private end(): void {
     this.timer = undefined;
     this.opener = undefined;
     let sent = false;
     for (const member of this.members) sent = member.flush() || sent;
+    this.log.length = 0;
+    this.latest = undefined;
     if (sent) this.open();
   }
 }
@@ -106,6 +132,9 @@ export class ThrottledSubscription extends EventQueue {
    */
   private readonly held = new Map<string, Slot>();
   private arrivals = 0;
+  /** While in step, what this member received this window is the group's log up to `index`. */
+  private inStep = true;
+  private index = 0;
   /** For several rooms, where the subscriber stands in each: the last message delivered, or where it started. */
   private readonly delivered = new Map<string, RoomPosition>();
   private readonly positions = new WeakMap<object, string>();
@@ -133,17 +162,25 @@ export class ThrottledSubscription extends EventQueue {
     return this.positions.get(event);
   }
 
-  /** Sends what this member held in the window that ends; true when anything went out. */
+  /** Sends what this member held in the window that ends, and starts the next in step; true when anything went out. */
   flush(): boolean {
-    if (this.held.size === 0) return false;
-    const held = [...this.held.values()].sort(byArrival);
-    this.held.clear();
-    for (const slot of held) this.send(slot.message);
-    return true;
+    let messages: Message[];
+    if (this.inStep) {
+      const { log } = this.group;
+      messages = this.index === log.length ? this.group.sharedLatest(this.multiRoom) : latestOf(log, this.index, this.multiRoom);
+    } else {
+      messages = [...this.held.values()].sort(byArrival).map((slot) => slot.message);
+      this.held.clear();
+    }
+    this.inStep = true;
+    this.index = 0;
+    for (const message of messages) this.send(message);
+    return messages.length > 0;
   }
 
   protected override stop(): void {
     this.held.clear();
+    this.inStep = false;
     this.group.leave(this);
     this.source.close();
   }
@@ -152,18 +189,39 @@ export class ThrottledSubscription extends EventQueue {
     if (event instanceof RoomcastError) {
       this.fail(event);
     } else if (isHistoryGap(event)) {
+      this.leaveStep();
       this.flushRoom(event.room);
       this.send(event);
     } else if (this.group.admits(event)) {
       this.send(event);
-    } else {
+    } else if (!this.keepsStep(event)) {
       this.hold(event);
     }
   }
 
+  /** True when `message` is the next of the group's log (or becomes it): nothing more to do here. */
+  private keepsStep(message: Message): boolean {
+    if (!this.inStep) return false;
+    const { log } = this.group;
+    const next = this.index < log.length ? log[this.index] === message : this.group.append(message);
+    if (next) {
+      this.index++;
+      return true;
+    }
+    this.leaveStep();
+    return false;
+  }
+
+  /** From now on this window, holds its own: first what it received in step. */
+  private leaveStep(): void {
+    if (!this.inStep) return;
+    this.inStep = false;
+    const { log } = this.group;
+    for (let i = 0; i < this.index; i++) this.hold(log[i]!);
+  }
+
   private hold(message: Message): void {
-    // Per (room, event name); one room needs no composite key.
-    const key = this.multiRoom ? `${message.room}\u0000${message.event}` : message.event;
+    const key = keyOf(message, this.multiRoom);
     const slot = this.held.get(key);
     if (slot) {
       slot.message = message;
@@ -200,3 +258,20 @@ interface Slot {
 }
 
 const byArrival = (a: Slot, b: Slot) => a.at - b.at;
+
+/** What a window keeps one of: the event name, and the room for a subscription to several rooms. */
+function keyOf(message: Message, multiRoom: boolean): string {
+  return multiRoom ? `${message.room}\u0000${message.event}` : message.event;
+}
+
+/** The latest message of each key among the first `count` of `log`, in the order those latest arrived. */
+function latestOf(log: readonly Message[], count: number, multiRoom: boolean): Message[] {
+  const latest = new Map<string, Message>();
+  for (let i = 0; i < count; i++) {
+    const message = log[i]!;
+    const key = keyOf(message, multiRoom);
+    latest.delete(key);
+    latest.set(key, message);
+  }
+  return [...latest.values()];
+}

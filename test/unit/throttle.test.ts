@@ -107,6 +107,45 @@ describe('a throttled subscription', () => {
     expect(groups.size).toBe(2);
   });
 
+  it('should keep a member that missed a message of the window (excluded) apart from the others, in order', () => {
+    const [a, b] = [new Source(), new Source()];
+    const outA = collect(groups.throttle(a, 'r', 100));
+    const outB = collect(groups.throttle(b, 'r', 100));
+    const opener = message('r', 1);
+    const [x2, y3, x4] = [message('r', 2, 'x'), message('r', 3, 'y'), message('r', 4, 'x')];
+    for (const m of [opener, x2]) {
+      a.push(m);
+      b.push(m);
+    }
+    a.push(y3); // b excluded it
+    a.push(x4);
+    b.push(x4);
+    vi.advanceTimersByTime(100);
+    expect(outA).toEqual(['r#1:tick', 'r#3:y', 'r#4:x']);
+    expect(outB).toEqual(['r#1:tick', 'r#4:x']);
+    // The next window starts in step again for both.
+    const x5 = message('r', 5, 'x');
+    a.push(x5);
+    b.push(x5);
+    vi.advanceTimersByTime(100);
+    expect(outA.at(-1)).toBe('r#5:x');
+    expect(outB.at(-1)).toBe('r#5:x');
+  });
+
+  it('should hold its own past the shared log\'s bound, losing nothing', () => {
+    const [a, b] = [new Source(), new Source()];
+    const outA = collect(groups.throttle(a, 'r', 100));
+    const outB = collect(groups.throttle(b, 'r', 100));
+    for (let seq = 1; seq <= 2_000; seq++) {
+      const m = message('r', seq, seq === 1_500 ? 'rare' : 'tick');
+      a.push(m);
+      b.push(m);
+    }
+    vi.advanceTimersByTime(100);
+    expect(outA).toEqual(['r#1:tick', 'r#1500:rare', 'r#2000:tick']);
+    expect(outB).toEqual(outA);
+  });
+
   it('should send what it held of a room before that room\'s HistoryGap, and end with an error at once', () => {
     const source = new Source();
     const out = collect(groups.throttle(source, 'in', 100, [

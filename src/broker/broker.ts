@@ -163,9 +163,9 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
   /** Joins the room's fan-out and catches up from the start; resolves once it is live. */
   const begin = async (subscription: RoomSubscription, room: string, live: boolean) => {
     await fanout.join(room, subscription);
+    // Ended meanwhile (another room of its set failed): its leave has already run.
+    if (subscription.ended) return;
     subscriptions.add(subscription);
-    // Closed meanwhile (another room of its set failed): its leave has already run.
-    subscription.onClose(() => subscriptions.delete(subscription));
     if (live) return;
     try {
       await subscription.catchUp();

@@ -35,6 +35,11 @@ export abstract class EventQueue implements AsyncIterableIterator<SubscriptionEv
     return undefined;
   }
 
+  /** True once it failed or was closed: nothing more is queued. */
+  get ended(): boolean {
+    return this.finished;
+  }
+
   /** Releases what feeds the queue (fan-out membership, timers, inner subscriptions); called once it ends. */
   protected abstract stop(): void;
 

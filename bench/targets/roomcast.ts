@@ -1,6 +1,6 @@
 /**
- * Roomcast as users run it (`node --import tsx src/main.ts`, through the test suite's startReplica):
- * one replica with the in-memory broker, or two replicas on one redis-server. Only limits that would
+ * Roomcast from its sources (`node --import tsx src/main.ts`, as `npm run dev` runs it; `npm start`
+ * runs the same code compiled), through the test suite's startReplica: one replica with the in-memory broker, or two replicas on one redis-server. Only limits that would
  * refuse the benchmark's own load are raised (MAX_CONNECTIONS for 10,000 subscribers on one replica);
  * everything on the delivery path keeps its defaults, slow-consumer budget included.
  */

@@ -1,5 +1,5 @@
 /**
- * roomcast/publisher as a backend uses it: the package built (`npm run build`), installed into a
+ * roomcast/publisher as a backend uses it: the package built (`npm run build`, by the global setup), installed into a
  * project outside this repository (a link to it, as `npm install /path/to/roomcast` makes), and
  * imported by separate Node processes with no server in them (a plain ESM script, and the README's
  * worker example, type-checked against the installed types and run). Three replicas on one
@@ -37,7 +37,6 @@ let replicas: Replica[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  await run('npm', ['run', 'build'], { cwd: root });
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'backend', private: true, type: 'module' }));
   mkdirSync(join(app, 'node_modules/@types'), { recursive: true });
   // roomcast as installed from a checkout; tsx and @types/node as the backend's own dev dependencies.

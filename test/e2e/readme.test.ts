@@ -96,8 +96,7 @@ describe('the client examples (ts/graphql file=…)', () => {
   beforeAll(async () => {
     rmSync(app, { recursive: true, force: true });
     mkdirSync(join(app, 'node_modules/@roomcast'), { recursive: true });
-    // As in a user's app: the package (built, with its schema/) under node_modules.
-    await run('npm', ['run', 'build'], { cwd: root });
+    // As in a user's app: the package (built by the global setup, with its schema/) under node_modules.
     symlinkSync(join(root, 'packages/client'), join(app, 'node_modules/@roomcast/client'));
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'readme-app', private: true, type: 'module' }));
     for (const block of appFiles) {

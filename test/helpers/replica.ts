@@ -1,5 +1,6 @@
 /**
- * Roomcast server processes, started the way `npm start` starts them (node --import tsx src/main.ts)
+ * Roomcast server processes from the sources (node --import tsx src/main.ts, what `npm run dev` runs;
+ * `npm start` runs the same code compiled)
  * with their own environment, and stopped with a signal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,7 +1,14 @@
 /**
- * A small structured logger: one JSON object per line on stdout (errors on stderr), so logs read the
- * same in a terminal and in a log pipeline. Injected into every component; nothing logs globally.
+ * Logging, on pino: one JSON object per line, `time` (ISO), `level` (by name), `msg`, then the fields
+ * (`replica` on every line; `connection` and `user` on a WebSocket connection's lines). Warnings and
+ * errors go to stderr, the rest to stdout. Injected into every component; nothing logs globally.
+ * `npm run dev` pipes it through pino-pretty.
+ *
+ * No token may ever reach a log: nothing logs one, and pino's redaction censors the fields that
+ * could carry one, should a future line pass request headers or connection parameters along.
  */
+import { pino, type Logger as PinoLogger } from 'pino';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFields = Record<string, unknown>;
 
@@ -10,24 +17,48 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
+  /** A logger whose every line also carries `fields` (a connection's id, its user). */
+  child(fields: LogFields): Logger;
 }
 
-const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+/** Where a token could sit in a field, one or two levels down (headers, connectionParams). */
+const TOKEN_FIELDS = ['token', 'authToken', 'authorization', 'Authorization', 'cookie'];
+const REDACT = [...TOKEN_FIELDS, ...TOKEN_FIELDS.map((field) => `*.${field}`)];
 
 export function createLogger(level: LogLevel, base: LogFields = {}): Logger {
-  const write = (at: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields): void => {
-    if (rank[at] < rank[level]) return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...base, ...fields }, errorReplacer);
-    (at === 'error' || at === 'warn' ? process.stderr : process.stdout).write(line + '\n');
-  };
+  const streams = pino.multistream(
+    [
+      { level: 'debug', stream: process.stdout },
+      { level: 'warn', stream: process.stderr },
+    ],
+    // Each line to the stream of the highest level it reaches: warnings only on stderr.
+    { dedupe: true },
+  );
+  const logger = pino(
+    {
+      level,
+      base,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      // Errors in fields as their name and message: a stack or a cause could carry what a client sent.
+      serializers: { error: errorFields, err: errorFields },
+      redact: { paths: REDACT, censor: '[redacted]' },
+    },
+    streams,
+  );
+  return wrap(logger);
+}
+
+function wrap(logger: PinoLogger): Logger {
   return {
-    debug: (msg, fields) => write('debug', msg, fields),
-    info: (msg, fields) => write('info', msg, fields),
-    warn: (msg, fields) => write('warn', msg, fields),
-    error: (msg, fields) => write('error', msg, fields),
+    debug: (msg, fields) => logger.debug(fields ?? {}, msg),
+    info: (msg, fields) => logger.info(fields ?? {}, msg),
+    warn: (msg, fields) => logger.warn(fields ?? {}, msg),
+    error: (msg, fields) => logger.error(fields ?? {}, msg),
+    child: (fields) => wrap(logger.child(fields)),
   };
 }
 
-function errorReplacer(_key: string, value: unknown): unknown {
+function errorFields(value: unknown): unknown {
   return value instanceof Error ? { name: value.name, message: value.message } : value;
 }

@@ -6,6 +6,7 @@
  * DIRECT_DELIVERY is off). Limits and the slow-consumer policy are enforced per connection here;
  * shutdown drains connections gradually.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
@@ -104,7 +105,7 @@ export function attachWebSocket(
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       onConnect: async (ctx) => {
         const connection = connections.get(ctx.extra.socket);
-        return !connection || (identifyClient(connection, ctx.connectionParams, log) && (await authenticate(connection, ctx.connectionParams, auth.authenticator, log)));
+        return !connection || (identifyClient(connection, ctx.connectionParams) && (await authenticate(connection, ctx.connectionParams, auth.authenticator)));
       },
       // Called for every event delivered without direct delivery: no allocation unless there are errors.
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: webSocketErrors(result.errors) } : undefined),
@@ -234,28 +235,38 @@ interface Connection {
   readonly overBudget: (bufferedBytes: number) => boolean;
   /** The rooms its operations listen to, within MAX_ROOMS_PER_CONNECTION. */
   readonly roomQuota: RoomQuota;
+  /** The server's logger, with this connection's id on every line. */
+  readonly log: Logger;
 }
 
 /**
  * A connection whose undelivered bytes exceed `limit` is closed with 4008 (slow consumer), and cut
  * off shortly after if its close frame cannot get through; the client resumes later from its cursors.
  */
-function connectionOf(ws: WebSocket, socket: Duplex, options: WebSocketOptions, auth: AuthServices, log: Logger): Connection {
+function connectionOf(ws: WebSocket, socket: Duplex, options: WebSocketOptions, auth: AuthServices, serverLog: Logger): Connection {
   const limit = options.maxBufferedBytes;
+  // Every line about this connection carries its id, and its user once a token says who that is.
+  const log = serverLog.child({ connection: randomBytes(6).toString('base64url') });
+  const user = () => session.identity.user ?? undefined;
+  log.debug('WebSocket connection opened', { address: (socket as { remoteAddress?: string }).remoteAddress });
   let cut = false;
   const cutOff = () => {
     if (cut) return;
     cut = true;
-    log.warn('closing a slow consumer', { bufferedBytes: ws.bufferedAmount, limit });
+    log.warn('closing a slow consumer', { bufferedBytes: ws.bufferedAmount, limit, user: user() });
     ws.close(RoomcastCloseCode.SlowConsumer, 'slow consumer: resume from your last cursor');
     setTimeout(() => ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
   };
-  const session = new ConnectionSession(auth.authenticator.anonymous, auth.sessions, (reason) => {
-    log.info('closing a WebSocket connection', { reason });
+  const session: ConnectionSession = new ConnectionSession(auth.authenticator.anonymous, auth.sessions, (reason) => {
+    log.info('closing a WebSocket connection', { reason, user: user() });
     ws.close(RoomcastCloseCode.Forbidden, reason);
   });
-  ws.once('close', () => session.dispose());
+  ws.once('close', (code: number, reason: Buffer) => {
+    log.debug('WebSocket connection closed', { code, reason: reason.toString(), user: user() });
+    session.dispose();
+  });
   return {
+    log,
     session,
     ws,
     socket,
@@ -273,14 +284,14 @@ function connectionOf(ws: WebSocket, socket: Duplex, options: WebSocketOptions, 
  * Takes the client id a client sent at connection_init (rooms/party.ts); an invalid one closes the
  * connection with 4400 and the reason. None: the connection keeps the random one it was given.
  */
-function identifyClient(connection: Connection, params: Readonly<Record<string, unknown>> | undefined, log: Logger): boolean {
+function identifyClient(connection: Connection, params: Readonly<Record<string, unknown>> | undefined): boolean {
   try {
     const clientId = connectionClientId(params);
     if (clientId !== undefined) connection.session.clientId = clientId;
     return true;
   } catch (error) {
     if (!(error instanceof RoomcastError)) throw error;
-    log.info('refused a WebSocket connection', { reason: error.message });
+    connection.log.info('refused a WebSocket connection', { reason: error.message });
     connection.ws.close(RoomcastCloseCode.BadRequest, error.message);
     return false;
   }
@@ -291,7 +302,7 @@ function identifyClient(connection: Connection, params: Readonly<Record<string, 
  * the reason (never falling back to anonymous); a good one becomes the connection's identity. No
  * token: anonymous.
  */
-async function authenticate(connection: Connection, params: Readonly<Record<string, unknown>> | undefined, authenticator: Authenticator, log: Logger): Promise<boolean> {
+async function authenticate(connection: Connection, params: Readonly<Record<string, unknown>> | undefined, authenticator: Authenticator): Promise<boolean> {
   if (!authenticator.enabled) return true;
   try {
     const token = connectionToken(params);
@@ -300,7 +311,7 @@ async function authenticate(connection: Connection, params: Readonly<Record<stri
   } catch (error) {
     if (!(error instanceof AuthError) && !(error instanceof RoomcastError)) throw error;
     const reason = error instanceof AuthError ? `invalid token: ${error.message}` : error.message;
-    log.info('refused a WebSocket connection', { reason });
+    connection.log.info('refused a WebSocket connection', { reason });
     connection.ws.close(RoomcastCloseCode.Forbidden, reason);
     return false;
   }

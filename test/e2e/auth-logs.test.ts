@@ -1,7 +1,8 @@
 /**
  * No token reaches a log line: a replica logging at debug is sent tokens every way they travel (a
  * header, `?token=` on an event stream, connection_init), good and bad, and its whole output is
- * searched for them.
+ * searched for them. Each WebSocket connection gets a line when it opens and when it closes, with its id
+ * and its user.
  */
 import { SignJWT } from 'jose';
 import { print } from 'graphql';
@@ -50,4 +51,14 @@ it('should never write a token, good or bad, to its logs', async () => {
   const output = replica.output.join('\n');
   expect(output).toContain('refused a WebSocket connection'); // the logs did see the bad tokens' connections
   for (const secret of [...tokens, ...signatures]) expect(output).not.toContain(secret);
+
+  // One line per connection opened and closed (debug), with its id, and the user once a token named one.
+  const lines = replica.output.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const opened = lines.filter((line) => line.msg === 'WebSocket connection opened');
+  const closed = lines.filter((line) => line.msg === 'WebSocket connection closed');
+  expect(opened.length).toBe(tokens.length);
+  expect(new Set(opened.map((line) => line.connection)).size).toBe(tokens.length);
+  expect(closed.map((line) => line.connection).sort()).toEqual(opened.map((line) => line.connection).sort());
+  expect(closed.filter((line) => line.user === 'logged-user')).toHaveLength(1);
+  expect(closed.every((line) => line.level === 'debug' && line.replica !== undefined && typeof line.code === 'number')).toBe(true);
 });

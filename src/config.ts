@@ -94,6 +94,15 @@ export interface Config {
   readonly maxResponseBytes: number;
   /** Proxies whose X-Forwarded-For gives the client address (limits/settings.ts). `TRUST_PROXY`, default nobody. */
   readonly trustProxy: TrustProxy | undefined;
+  /** Serve Prometheus metrics (metrics/). `METRICS`, default on. */
+  readonly metrics: boolean;
+  /** Path of the metrics. `METRICS_PATH`, default `/metrics`. */
+  readonly metricsPath: string;
+  /**
+   * A port of their own for the metrics (then the API port does not serve them); unset: the API port.
+   * `METRICS_PORT`. Listens on `HOST`, like the API.
+   */
+  readonly metricsPort: number | undefined;
   /** `LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
   readonly logLevel: LogLevel;
   /** Name of this process in logs. `REPLICA_ID`, default `<hostname>:<port>`. */
@@ -161,11 +170,17 @@ export function loadConfig(env: Env = process.env): Config {
     maxConnectionsPerIp: nonEmpty(env.MAX_CONNECTIONS_PER_IP) === undefined ? undefined : int('MAX_CONNECTIONS_PER_IP', 0, 1),
     maxResponseBytes: int('MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 1024),
     trustProxy: parseTrustProxy(nonEmpty(env.TRUST_PROXY), problems),
+    metrics: bool('METRICS', true),
+    metricsPath: parseMetricsPath(nonEmpty(env.METRICS_PATH), problems),
+    metricsPort: nonEmpty(env.METRICS_PORT) === undefined ? undefined : int('METRICS_PORT', 0, 0, 65535),
     logLevel: parseLogLevel(nonEmpty(env.LOG_LEVEL), problems),
     replicaId: nonEmpty(env.REPLICA_ID) ?? `${hostname()}:${port}`,
   };
   if (config.shutdownTimeoutMs <= config.drainMs) {
     problems.push(`SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs}) must be longer than DRAIN_MS (${config.drainMs})`);
+  }
+  if (config.metricsPort !== undefined && config.metricsPort !== 0 && config.metricsPort === config.port) {
+    problems.push(`METRICS_PORT (${config.metricsPort}) must differ from PORT: unset it to serve the metrics on the API port`);
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return Object.freeze(config);
@@ -205,6 +220,16 @@ function parseOrigins(raw: string | undefined, problems: string[]): readonly str
     }
   }
   return Object.freeze(origins);
+}
+
+/** An absolute path that is none of the server's own (the GraphQL endpoint, under it, the probes). */
+function parseMetricsPath(raw: string | undefined, problems: string[]): string {
+  if (raw === undefined) return '/metrics';
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(raw) || ['/', '/graphql', '/healthz', '/readyz'].includes(raw) || raw.startsWith('/graphql/')) {
+    problems.push(`METRICS_PATH must be a path like /metrics, other than /, /graphql, /healthz and /readyz (got ${JSON.stringify(raw)})`);
+    return '/metrics';
+  }
+  return raw;
 }
 
 const levels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];

@@ -11,6 +11,8 @@ import type { Config } from './config.js';
 import { createLimits } from './limits/index.js';
 import { presenceFromConfig } from './presence/index.js';
 import type { Logger } from './log.js';
+import { startMetricsEndpoint } from './metrics/endpoint.js';
+import { Metrics, withAuthMetrics } from './metrics/metrics.js';
 import { createHttpHandler, GRAPHQL_PATH } from './transports/http.js';
 import { nodeRequestListener } from './transports/node-http.js';
 import { originPolicy as createOriginPolicy } from './transports/origins.js';
@@ -41,9 +43,10 @@ export interface ServerOptions {
 }
 
 export async function startServer(config: Config, log: Logger, { plugins }: ServerOptions = {}): Promise<RoomcastServer> {
-  const broker = brokerFromConfig(config, log);
+  const metrics = new Metrics(config.metrics);
+  const broker = brokerFromConfig(config, log, metrics);
   const limits = createLimits(config, log);
-  const auth = startAuth(config, log);
+  const auth = withAuthMetrics(startAuth(config, log), metrics);
   const presence = presenceFromConfig(config, log);
   if (!auth.authenticator.enabled) {
     log.warn('auth is off: anyone who can reach this server may read, subscribe and publish to every room (set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY(_FILE) or AUTH_JWKS_URL)');
@@ -64,14 +67,17 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
     maxBodyBytes: config.httpMaxBodyBytes,
     log,
     plugins,
+    metrics,
   });
+  // Before the API listens: the metrics' own port (METRICS_PORT) fails the start-up if it is taken.
+  const metricsEndpoint = await startMetricsEndpoint(metrics, { enabled: config.metrics, path: config.metricsPath, port: config.metricsPort, host: config.host }, log);
   const requests = new RequestTracker();
   const handle = nodeRequestListener(yoga, { maxBodyBytes: config.httpMaxBodyBytes, log });
   // A GET event stream of `messagesIn` carries its rooms in the URL and, when it resumes, a position
   // in every room in Last-Event-ID: up to ~30 KB for 100 rooms of 128 characters, past Node's 16 KiB.
   const httpServer = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     requests.track(req, res);
-    handle(req, res);
+    if (!metricsEndpoint.handle(req, res)) handle(req, res);
   });
   const ws = attachWebSocket(httpServer, yoga, auth, log, {
     originPolicy,
@@ -84,7 +90,9 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
     maxBufferedBytes: config.maxBufferedBytes,
     directDelivery: config.directDelivery,
     limits: limits.webSocket,
+    metrics,
   });
+  metrics.watch({ webSocketConnections: () => ws.connectionCount, subscriptions: () => broker.subscriptionCount, roomsListened: () => broker.roomCount, brokerReady: () => broker.ready() });
   await Promise.all([awaitBroker(broker, config.brokerTimeoutMs, log), limits.ready(config.brokerTimeoutMs)]);
 
   await new Promise<void>((resolve, reject) => {
@@ -114,6 +122,7 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
       await broker.close();
       await limits.close();
       await auth.close();
+      await metricsEndpoint.close();
       log.info('roomcast stopped', { replica: config.replicaId });
     })();
     return closing;

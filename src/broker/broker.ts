@@ -17,6 +17,7 @@
  */
 import { ErrorCode, RoomcastError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { BrokerMetrics } from '../metrics/metrics.js';
 import type { RoomPosition } from '@roomcast/client/protocol';
 import type { Cursor } from '../rooms/cursor.js';
 import type { Message } from '../rooms/message.js';
@@ -60,6 +61,11 @@ export interface Broker {
    */
   throttle(source: EventQueue, key: string, ms: number, start?: readonly RoomPosition[]): EventQueue;
   ready(): Promise<boolean>;
+  /** What the server counts (metrics/); the publish resolvers count publishes through it. */
+  readonly metrics?: BrokerMetrics | undefined;
+  /** Room subscriptions live now, and rooms listened to, on this replica (for metrics). */
+  readonly subscriptionCount: number;
+  readonly roomCount: number;
   close(): Promise<void>;
 }
 
@@ -79,11 +85,18 @@ export interface BrokerOptions {
   readonly maxBufferedBytes?: number;
   /** History page size when catching up. @default 500 */
   readonly catchUpPageSize?: number;
+  /** Delivery latency, history gaps (metrics/). */
+  readonly metrics?: BrokerMetrics | undefined;
 }
 
 export function createBroker(backend: Backend, log: Logger, options: BrokerOptions = {}): Broker {
   const fanout = new Fanout(backend, log);
-  backend.onMessage = (message) => fanout.deliver(message);
+  const { metrics } = options;
+  backend.onMessage = (message) => {
+    fanout.deliver(message);
+    // Once per message per replica, after the direct deliveries wrote it; not for rooms not listened to here.
+    if (metrics && fanout.isLive(message.room)) metrics.delivering(message.publishedAt);
+  };
   // Reads issued during one recheck sweep, shared by subscriptions at the same position of the same
   // room: after a reconnect, one read per room and position instead of one per subscriber. Only
   // within the sweep, so every shared read starts after delivery resumed.
@@ -143,6 +156,7 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
       budget,
       readHistory,
       resumedFrom: after?.resumedFrom,
+      onGap: metrics && (() => metrics.historyGap()),
       leave: (member) => {
         subscriptions.delete(subscription);
         fanout.leave(room, member);
@@ -177,6 +191,7 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
 
   return {
     kind: backend.kind,
+    metrics,
     publish: (room, event, dataJson, sender, idempotencyKey, exclude) => {
       const publishing = guard(() => backend.append(room, event, dataJson, sender ?? null, idempotencyKey, exclude ?? null));
       inFlight.add(publishing);
@@ -220,6 +235,14 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
     throttle: (source, key, ms, start) => throttles.throttle(source, key, ms, start),
 
     ready: () => (closed ? Promise.resolve(false) : backend.ready()),
+
+    get subscriptionCount() {
+      return subscriptions.size;
+    },
+
+    get roomCount() {
+      return fanout.roomCount;
+    },
 
     async close() {
       if (closed) return;

@@ -11,6 +11,7 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import { withDeadline } from '../deadline.js';
 import type { Logger } from '../log.js';
+import type { BrokerMetrics } from '../metrics/metrics.js';
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '../rooms/idempotency.js';
 import { decodeMessage, type Message } from '../rooms/message.js';
 import type { Backend, RoomSnapshot } from './backend.js';
@@ -27,6 +28,8 @@ export interface RedisBackendOptions {
   /** A command or subscription Redis has not answered by then fails. */
   readonly timeoutMs: number;
   readonly log: Logger;
+  /** Command durations and reconnects (metrics/). */
+  readonly metrics?: BrokerMetrics | undefined;
 }
 
 type ReadReply = [string | null, number, string[]];
@@ -38,7 +41,8 @@ interface RoomcastRedis extends PublishingRedis {
 const script = (name: string): string => readFileSync(new URL(`./scripts/${name}`, import.meta.url), 'utf8');
 
 export function createRedisBackend(options: RedisBackendOptions): Backend {
-  const { log, timeoutMs } = options;
+  const { log, timeoutMs, metrics } = options;
+  const timed = <T>(command: 'publish' | 'read', work: Promise<T>) => (metrics ? metrics.redisCommand(command, work) : work);
   const keys = redisKeys(options.keyPrefix);
   const settings: PublishSettings = {
     keys,
@@ -53,6 +57,8 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
   publisher.defineCommand('roomcastRead', { numberOfKeys: 2, lua: script('read.lua') });
   reportConnection(publisher, 'publisher', log);
   reportConnection(subscriber, 'subscriber', log);
+  publisher.on('reconnecting', () => metrics?.redisReconnect('publisher'));
+  subscriber.on('reconnecting', () => metrics?.redisReconnect('subscriber'));
 
   const pubsub = new RedisPubSub({
     publisher,
@@ -81,12 +87,12 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     onResume: () => {},
 
     append: (room, event, dataJson, sender, idempotencyKey, exclude = null) =>
-      runPublish(publisher, settings, { room, event, dataJson, sender, idempotencyKey, exclude }),
+      timed('publish', runPublish(publisher, settings, { room, event, dataJson, sender, idempotencyKey, exclude })),
 
     async read(room, query) {
       const args: (string | number)[] =
         'latest' in query ? ['latest', query.latest, 0] : ['after', query.afterSeq, query.limit];
-      const [epoch, seq, entries] = await publisher.roomcastRead(keys.meta(room), keys.log(room), ...args);
+      const [epoch, seq, entries] = await timed('read', publisher.roomcastRead(keys.meta(room), keys.log(room), ...args));
       const messages = entries.map(decodeMessage);
       if ('latest' in query) messages.reverse();
       return { epoch: epoch ?? null, seq: Number(seq), messages } satisfies RoomSnapshot;

@@ -34,6 +34,8 @@ export interface SubscriptionOptions {
   /** Bounds the bytes waiting to be consumed; when exhausted the subscription ends with SLOW_CONSUMER. */
   readonly budget: DeliveryBudget;
   readHistory(room: string, afterSeq: number, limit: number): Promise<RoomSnapshot>;
+  /** Called for each HistoryGap queued (metrics). */
+  readonly onGap?: (() => void) | undefined;
   leave(member: FanoutMember): void;
 }
 
@@ -189,6 +191,7 @@ export class RoomSubscription extends EventQueue implements FanoutMember {
 
   private gap(after: string, missed: number | null): void {
     this.enqueue({ room: this.options.room, after, missed });
+    this.options.onGap?.();
   }
 
   /** The cursor of the position, for a HistoryGap's `after`; what the client resumed from when no message names it. */

@@ -17,6 +17,7 @@ import { useSourceStreams } from '../graphql/source-stream.js';
 import { useErrorCodes } from '../graphql/error-codes.js';
 import type { LimitSource, Limits } from '../limits/index.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Presence } from '../presence/index.js';
 import { useHttpRequestRules } from './http-requests.js';
 import { useBufferedBody } from './node-http.js';
@@ -48,6 +49,8 @@ export interface HttpOptions {
   readonly limits: Limits;
   /** More envelop plugins, run on every transport (HTTP, SSE, WebSocket), after Roomcast's own. */
   readonly plugins?: readonly Plugin[];
+  /** Event streams open, frames delivered over them (metrics/). */
+  readonly metrics?: Metrics | undefined;
 }
 
 const exampleQuery = `# Open a second tab, subscribe there, then run the mutation here.
@@ -100,7 +103,7 @@ export function createHttpHandler(options: HttpOptions) {
       useReadinessCheck({ endpoint: '/readyz', check: ready }),
       ...(options.introspection ? [useSchemaSdl(`${GRAPHQL_PATH}/schema.graphql`, printSchema(schema))] : useNoIntrospection()),
       useCursorExtension(),
-      useResumableSse(),
+      useResumableSse(options.metrics),
       // Before useBufferedBody, which hands the parser it chooses the buffered body.
       useHttpRequestRules(),
       useBufferedBody(),

@@ -5,15 +5,17 @@
  */
 import { isAsyncIterable, processRegularResult, type Plugin } from 'graphql-yoga';
 import type { ExecutionResult } from 'graphql';
+import type { Metrics } from '../metrics/metrics.js';
 
 const PING_INTERVAL_MS = 12_000;
 
-export function useResumableSse(): Plugin {
+/** `metrics`: streams open, and the frames of events written (metrics/). */
+export function useResumableSse(metrics?: Metrics): Plugin {
   return {
     onResultProcess({ request, result, setResultProcessor }) {
       if (!request.headers.get('accept')?.includes('text/event-stream')) return;
       if (isAsyncIterable(result)) {
-        setResultProcessor((streamed, fetchAPI) => eventStream(streamed as AsyncIterable<ExecutionResult>, fetchAPI), 'text/event-stream');
+        setResultProcessor((streamed, fetchAPI) => eventStream(streamed as AsyncIterable<ExecutionResult>, fetchAPI, metrics), 'text/event-stream');
       } else if (hasErrors(result)) {
         // A stream that cannot start (refused: 401, 403; a bad operation or variables: 400) is an HTTP
         // status, not a 200 stream with an error in it: an EventSource then gives up instead of
@@ -30,29 +32,44 @@ function hasErrors(result: unknown): boolean {
 
 type FetchAPI = { ReadableStream: typeof ReadableStream; Response: typeof Response; TextEncoder: typeof TextEncoder };
 
-function eventStream(results: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI): Response {
+function eventStream(results: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI, metrics: Metrics | undefined): Response {
   const encoder = new fetchAPI.TextEncoder();
   const iterator = results[Symbol.asyncIterator]();
   let ping: ReturnType<typeof setInterval> | undefined;
+  let open = false;
+  const opened = (now: boolean) => {
+    if (metrics && open !== now) metrics.sseStreams += now ? 1 : -1;
+    open = now;
+  };
   const body = new fetchAPI.ReadableStream<Uint8Array>({
     start(controller) {
       // Some browsers wait for a first chunk before they report the stream open.
       controller.enqueue(encoder.encode(':\n\n'));
+      opened(true);
       ping = setInterval(() => {
         if (controller.desiredSize !== null && controller.desiredSize > 0) controller.enqueue(encoder.encode(':\n\n'));
       }, PING_INTERVAL_MS);
     },
     async pull(controller) {
       const { value, done } = await iterator.next();
-      if (value) controller.enqueue(encoder.encode(frame(value)));
+      if (value) {
+        const bytes = encoder.encode(frame(value));
+        controller.enqueue(bytes);
+        if (metrics) {
+          metrics.sseDelivery.frames++;
+          metrics.sseDelivery.bytes += bytes.byteLength;
+        }
+      }
       if (done) {
         clearInterval(ping);
+        opened(false);
         controller.enqueue(encoder.encode('event: complete\ndata:\n\n'));
         controller.close();
       }
     },
     async cancel() {
       clearInterval(ping);
+      opened(false);
       await iterator.return?.();
     },
   });

@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
+import type { DeliveryTally } from '../metrics/tally.js';
 import { Heartbeat } from './heartbeat.js';
 
 /** What each graphql-ws context carries in `extra`. */
@@ -27,12 +28,16 @@ export interface ProtocolServer {
 
 /** graphql-ws throws this for a message type only the server may send; that is the client's fault. */
 const UNEXPECTED_TYPE = /^Unexpected message of type/;
+/** A `next` message as graphql-ws serializes it (id, type, payload): a result of an operation. */
+const NEXT = /^\{"id":"(?:[^"\\]|\\.)*","type":"next"/;
 
 export function serveProtocol(
   wss: WebSocketServer,
   options: ServerOptions<Record<string, unknown>, SocketExtra>,
   keepAliveMs: number,
   log: Logger,
+  /** Counts the `next` frames graphql-ws writes (metrics): events delivered without direct delivery. */
+  tally?: DeliveryTally,
 ): ProtocolServer {
   const server = makeServer(options);
   wss.options.handleProtocols = handleProtocols;
@@ -48,6 +53,7 @@ export function serveProtocol(
           send: (data) =>
             new Promise<void>((resolve, reject) => {
               if (socket.readyState !== socket.OPEN) return resolve();
+              if (tally && NEXT.test(data)) countFrame(tally, data);
               socket.send(data, (error) => (error ? reject(error) : resolve()));
             }),
           close: (code, reason) => socket.close(code, reason),
@@ -76,4 +82,11 @@ export function serveProtocol(
       for (const socket of wss.clients) socket.close(1001, 'Going away');
     },
   };
+}
+
+/** One text frame of `data`: its UTF-8 bytes and the frame header ws adds (server frames are unmasked). */
+function countFrame(tally: DeliveryTally, data: string): void {
+  const length = Buffer.byteLength(data);
+  tally.frames++;
+  tally.bytes += length + (length < 126 ? 2 : length < 65_536 ? 4 : 10);
 }

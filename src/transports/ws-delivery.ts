@@ -22,6 +22,7 @@ import { EventQueue, type SubscriptionEvent } from '../broker/event-queue.js';
 import { RoomcastError } from '../errors.js';
 import { resumeExtensions } from '../graphql/resume.js';
 import { executeEach, subscribeToSource } from '../graphql/source-stream.js';
+import { DeliveryTally } from '../metrics/tally.js';
 
 export type RenderArgs = ExecutionArgs;
 /** Envelop's subscribe for the operation, which runs every plugin's onSubscribe. */
@@ -66,6 +67,9 @@ class RenderGroup {
 export class DirectDelivery {
   private readonly groups = new Map<string, RenderGroup>();
 
+  /** `tally`: frames and bytes written (metrics). */
+  constructor(private readonly tally = new DeliveryTally()) {}
+
   /**
    * Subscribes through envelop down to the resolver's source stream and, when it is a room
    * subscription, pipes it to the socket. Returns what graphql-ws should iterate: an error result,
@@ -87,7 +91,7 @@ export class DirectDelivery {
       source.close();
       if (--joined.members === 0 && this.groups.get(key) === joined) this.groups.delete(key);
     });
-    const member = new Member(subscriber, joined, parked);
+    const member = new Member(subscriber, joined, parked, this.tally);
     source.pipe((event) => member.deliver(event, source));
     return parked;
   }
@@ -109,6 +113,7 @@ class Member {
     private readonly subscriber: Subscriber,
     private readonly group: RenderGroup,
     private readonly parked: Parked,
+    private readonly tally: DeliveryTally,
   ) {
     this.prefix = Buffer.from(`{"id":${JSON.stringify(subscriber.id)},"type":"next","payload":`);
   }
@@ -137,7 +142,11 @@ class Member {
     const { ws, socket } = this.subscriber;
     if (ws.readyState === ws.OPEN) {
       const bytes = frame(this.prefix, payload);
-      if (!this.subscriber.overBudget(ws.bufferedAmount + bytes.length)) socket.write(bytes);
+      if (!this.subscriber.overBudget(ws.bufferedAmount + bytes.length)) {
+        socket.write(bytes);
+        this.tally.frames++;
+        this.tally.bytes += bytes.length;
+      }
     }
     if (event instanceof RoomcastError) this.parked.end();
   }

@@ -22,6 +22,7 @@ import { codeVariableErrors } from '../graphql/error-codes.js';
 import type { WebSocketLimits } from '../limits/index.js';
 import { RoomQuota } from '../limits/room-quota.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { HttpHandler } from './http.js';
 import type { OriginPolicy } from './origins.js';
 import { serveProtocol } from './ws-adapter.js';
@@ -42,6 +43,8 @@ export interface WebSocketOptions {
   readonly directDelivery: boolean;
   /** MAX_CONNECTIONS_PER_IP (closed with 1013) and SUBSCRIBE_RATE_LIMIT (RATE_LIMITED), limits/. */
   readonly limits: WebSocketLimits;
+  /** Frames delivered, closes by code, slow consumers (metrics/). */
+  readonly metrics?: Metrics | undefined;
 }
 
 export interface WebSocketTransport {
@@ -75,7 +78,7 @@ export function attachWebSocket(
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
   const connections = new WeakMap<WebSocket, Connection>();
   const rawSockets = new WeakMap<WebSocket, Duplex>();
-  const delivery = new DirectDelivery();
+  const delivery = new DirectDelivery(options.metrics?.webSocketDelivery);
   let draining = false;
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -162,8 +165,10 @@ export function attachWebSocket(
     },
     options.keepAliveMs,
     log,
+    options.metrics?.webSocketDelivery,
   );
   wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {
+    if (options.metrics) ws.once('close', (code: number) => options.metrics?.webSocketClose(code));
     if (wss.clients.size > options.maxConnections) {
       log.warn('refused a WebSocket connection: MAX_CONNECTIONS reached', { maxConnections: options.maxConnections });
       ws.close(RoomcastCloseCode.TryAgainLater, 'too many connections');
@@ -254,6 +259,7 @@ function connectionOf(ws: WebSocket, socket: Duplex, options: WebSocketOptions, 
     if (cut) return;
     cut = true;
     log.warn('closing a slow consumer', { bufferedBytes: ws.bufferedAmount, limit, user: user() });
+    options.metrics?.slowConsumerClose();
     ws.close(RoomcastCloseCode.SlowConsumer, 'slow consumer: resume from your last cursor');
     setTimeout(() => ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
   };

@@ -42,6 +42,9 @@ describe('loadConfig', () => {
       maxConnectionsPerIp: undefined,
       maxResponseBytes: 16_777_216,
       trustProxy: undefined,
+      metrics: true,
+      metricsPath: '/metrics',
+      metricsPort: undefined,
       logLevel: 'info',
       replicaId: `${hostname()}:4000`,
     });
@@ -60,6 +63,19 @@ describe('loadConfig', () => {
     expect(message).toMatch(/^invalid configuration: /);
     expect(message).toContain('PORT must be');
     expect(message).toContain('LOG_LEVEL must be');
+  });
+
+  it('should take METRICS, METRICS_PATH and METRICS_PORT, refusing a path of the API and the API port', () => {
+    expect(loadConfig({ METRICS: 'off', METRICS_PATH: '/internal/metrics', METRICS_PORT: '9464' })).toMatchObject({
+      metrics: false,
+      metricsPath: '/internal/metrics',
+      metricsPort: 9464,
+    });
+    for (const path of ['/graphql', '/graphql/x', '/', '/healthz', 'metrics', '/a b']) {
+      expect(() => loadConfig({ METRICS_PATH: path }), path).toThrow(/METRICS_PATH must be a path like \/metrics/);
+    }
+    expect(() => loadConfig({ PORT: '4000', METRICS_PORT: '4000' })).toThrow(/METRICS_PORT \(4000\) must differ from PORT/);
+    expect(() => loadConfig({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT must be an integer from 0 to 65535/);
   });
 
   it('should take IDEMPOTENCY_TTL_SECONDS from 1 to 86400', () => {

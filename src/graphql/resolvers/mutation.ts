@@ -1,5 +1,6 @@
 import type { MutationResolvers } from '../../generated/resolvers.js';
 import { authorize, capabilityKey } from '../../auth/guard.js';
+import { observedPublish } from '../../metrics/metrics.js';
 import { parseIdempotencyKey } from '../../rooms/idempotency.js';
 import { encodeData } from '../../rooms/message.js';
 import { BROADCAST_ROOM, parseEventName, parseRoomId } from '../../rooms/names.js';
@@ -29,6 +30,7 @@ async function publishAs(
 }
 
 export const Mutation: MutationResolvers = {
-  publish: (_root, args, context) => publishAs(context, parseRoomId(args.room), args.event, args.data, args.idempotencyKey, args.excludeSelf),
-  broadcast: (_root, args, context) => publishAs(context, BROADCAST_ROOM, args.event, args.data, args.idempotencyKey, args.excludeSelf),
+  publish: (_root, args, context) =>
+    observedPublish(context.broker, () => publishAs(context, parseRoomId(args.room), args.event, args.data, args.idempotencyKey, args.excludeSelf)),
+  broadcast: (_root, args, context) => observedPublish(context.broker, () => publishAs(context, BROADCAST_ROOM, args.event, args.data, args.idempotencyKey, args.excludeSelf)),
 };

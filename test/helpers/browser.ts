@@ -1,0 +1,38 @@
+/**
+ * Headless Chromium for browser tests: Debian's /usr/bin/chromium (or CHROMIUM_PATH) driven by
+ * playwright-core, which downloads no browser of its own.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+/**
+ * Whether Chromium is there. CI installs it and must run the browser tests, so there a missing one
+ * fails the file; on a developer's machine without one the file is skipped with a note instead.
+ */
+export function chromiumAvailable(what: string): boolean {
+  const found = existsSync(CHROMIUM);
+  if (!found && process.env.CI) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+  if (!found) console.warn(`skipping ${what}: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+  return found;
+}
+
+/** A headless browser with a fresh temporary profile (deleted on close) and no background traffic. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 30_000,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}

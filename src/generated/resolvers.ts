@@ -179,6 +179,17 @@ export type Query = {
    * on the room.
    */
   presence: Presence;
+  /**
+   * The live replicas of the cluster (those whose report is younger than 3 × `INSPECTOR_INTERVAL_MS`),
+   * by `REPLICA_ID`. Needs `"@admin": ["inspect"]`; refused with FORBIDDEN when the inspector is off.
+   */
+  replicas: Array<ReplicaInfo>;
+  /**
+   * The rooms with subscribers on this cluster, most subscribers first (then by room id). Each replica
+   * reports its `INSPECTOR_MAX_ROOMS` rooms with the most subscriptions every `INSPECTOR_INTERVAL_MS`.
+   * Needs `"@admin": ["inspect"]`; refused with FORBIDDEN when the inspector is off (`INSPECTOR=off`).
+   */
+  rooms: Array<RoomInfo>;
   /** The caller's session: over HTTP from the request's token, over a WebSocket from the connection's. */
   session: Session;
 };
@@ -196,8 +207,64 @@ export type QueryPresenceArgs = {
   room: Scalars['ID']['input'];
 };
 
+
+export type QueryRoomsArgs = {
+  limit?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A live replica of the cluster, as it last reported (every `INSPECTOR_INTERVAL_MS`). */
+export type ReplicaInfo = {
+  __typename?: 'ReplicaInfo';
+  /**
+   * Of those, how many it reported: the `INSPECTOR_MAX_ROOMS` with the most subscriptions. The other
+   * rooms' subscriptions on this replica are missing from `Query.rooms`.
+   */
+  listedRooms: Scalars['Int']['output'];
+  /** The replica's `REPLICA_ID`. */
+  replica: Scalars['String']['output'];
+  /** When the report was made (the replica's clock); the replica answering reports as it is asked. */
+  reportedAt: Scalars['DateTime']['output'];
+  /** Rooms with subscriptions on the replica, all of them. */
+  rooms: Scalars['Int']['output'];
+  /** Room subscriptions on the replica, in all its rooms. */
+  subscriptions: Scalars['Int']['output'];
+};
+
+/** One replica's share of a room's subscriptions. */
+export type ReplicaSubscribers = {
+  __typename?: 'ReplicaSubscribers';
+  /** The replica's `REPLICA_ID`. */
+  replica: Scalars['String']['output'];
+  /** Room subscriptions to the room on that replica. */
+  subscribers: Scalars['Int']['output'];
+};
+
 /** What a room subscription delivers: messages, preceded by a `HistoryGap` when a resume cannot be complete. */
 export type RoomEvent = HistoryGap | Message;
+
+/** A room with subscribers somewhere on the cluster, as the room inspector (`/inspect`) shows it. */
+export type RoomInfo = {
+  __typename?: 'RoomInfo';
+  /**
+   * The room's epoch (carried in its cursors; a new one means its history was reset); null when the room
+   * has no history.
+   */
+  epoch?: Maybe<Scalars['String']['output']>;
+  /** The room's presence count (members on every replica, exact); null for the broadcast stream. */
+  presence?: Maybe<Scalars['Int']['output']>;
+  /** The replicas with subscriptions to the room, most first. */
+  replicas: Array<ReplicaSubscribers>;
+  /** The room id; `*` is the broadcast stream (`broadcasts`). */
+  room: Scalars['ID']['output'];
+  /** Seq of the room's newest message in its epoch; 0 when it holds none (never published, or expired). */
+  seq: Scalars['Int']['output'];
+  /**
+   * Room subscriptions on every replica together (`messages`, each room of a `messagesIn`, over any
+   * transport), from each replica's latest report: at most `INSPECTOR_INTERVAL_MS` old for other
+   * replicas, current for the replica answering.
+   */
+  subscribers: Scalars['Int']['output'];
+};
 
 /**
  * Who the server takes the caller to be, and what they may do. With auth off: no user, and a capability
@@ -370,7 +437,10 @@ export type ResolversTypes = {
   PresenceAction: PresenceAction;
   PresenceEvent: ResolverTypeWrapper<PresenceEvent>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReplicaInfo: ResolverTypeWrapper<ReplicaInfo>;
+  ReplicaSubscribers: ResolverTypeWrapper<ReplicaSubscribers>;
   RoomEvent: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['RoomEvent']>;
+  RoomInfo: ResolverTypeWrapper<RoomInfo>;
   Session: ResolverTypeWrapper<SessionModel>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -390,7 +460,10 @@ export type ResolversParentTypes = {
   Presence: Presence;
   PresenceEvent: PresenceEvent;
   Query: Record<PropertyKey, never>;
+  ReplicaInfo: ReplicaInfo;
+  ReplicaSubscribers: ReplicaSubscribers;
   RoomEvent: ResolversUnionTypes<ResolversParentTypes>['RoomEvent'];
+  RoomInfo: RoomInfo;
   Session: SessionModel;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
@@ -452,11 +525,35 @@ export type PresenceEventResolvers<ContextType = GraphQLContext, ParentType exte
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   history?: Resolver<Array<ResolversTypes['Message']>, ParentType, ContextType, RequireFields<QueryHistoryArgs, 'limit' | 'room'>>;
   presence?: Resolver<ResolversTypes['Presence'], ParentType, ContextType, RequireFields<QueryPresenceArgs, 'limit' | 'room'>>;
+  replicas?: Resolver<Array<ResolversTypes['ReplicaInfo']>, ParentType, ContextType>;
+  rooms?: Resolver<Array<ResolversTypes['RoomInfo']>, ParentType, ContextType, RequireFields<QueryRoomsArgs, 'limit'>>;
   session?: Resolver<ResolversTypes['Session'], ParentType, ContextType>;
+};
+
+export type ReplicaInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReplicaInfo'] = ResolversParentTypes['ReplicaInfo']> = {
+  listedRooms?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  replica?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reportedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  rooms?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  subscriptions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ReplicaSubscribersResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReplicaSubscribers'] = ResolversParentTypes['ReplicaSubscribers']> = {
+  replica?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  subscribers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type RoomEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomEvent'] = ResolversParentTypes['RoomEvent']> = {
   __resolveType: TypeResolveFn<'HistoryGap' | 'Message', ParentType, ContextType>;
+};
+
+export type RoomInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomInfo'] = ResolversParentTypes['RoomInfo']> = {
+  epoch?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  presence?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  replicas?: Resolver<Array<ResolversTypes['ReplicaSubscribers']>, ParentType, ContextType>;
+  room?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  subscribers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type SessionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Session'] = ResolversParentTypes['Session']> = {
@@ -483,7 +580,10 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Presence?: PresenceResolvers<ContextType>;
   PresenceEvent?: PresenceEventResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReplicaInfo?: ReplicaInfoResolvers<ContextType>;
+  ReplicaSubscribers?: ReplicaSubscribersResolvers<ContextType>;
   RoomEvent?: RoomEventResolvers<ContextType>;
+  RoomInfo?: RoomInfoResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
 };

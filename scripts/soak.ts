@@ -122,9 +122,9 @@ function pickMode(): Mode {
 function describeError(error: unknown): string {
   if (Array.isArray(error)) return error.map((e) => describeError(e)).join('; ');
   if (error && typeof error === 'object') {
-    const e = error as { code?: unknown; reason?: unknown; message?: unknown; extensions?: { code?: unknown } };
-    if (e.extensions?.code) return `graphql ${String(e.extensions.code)}`;
-    if (typeof e.code === 'number') return `close ${e.code}${e.reason ? ` ${String(e.reason)}` : ''}`;
+    const e = error as { code?: unknown; reason?: string; message?: unknown; extensions?: { code?: string } };
+    if (e.extensions?.code) return `graphql ${e.extensions.code}`;
+    if (typeof e.code === 'number') return `close ${e.code}${e.reason ? ` ${e.reason}` : ''}`;
     if (typeof e.message === 'string') return e.message.slice(0, 120);
   }
   return String(error).slice(0, 120);
@@ -302,7 +302,7 @@ class Load {
       const overHttp = this.options.httpPublish && Math.random() < 0.5;
       try {
         const result = overHttp ? await this.publishHttp(variables) : await this.publishWs(client, variables);
-        if (result.errors || !result.data) throw result.errors ?? new Error('no data');
+        if (result.errors || !result.data) throw new AggregateError(result.errors ?? [], result.errors ? describeError(result.errors) : 'no data');
         this.cursors.set(room, result.data.publish.cursor);
         if (overHttp) this.stats.publishedHttp++;
         else this.stats.publishedWs++;
@@ -453,7 +453,8 @@ function sumStats(all: LoadStats[]): LoadStats {
   const total = emptyStats();
   for (const s of all) {
     for (const key of Object.keys(total) as (keyof LoadStats)[]) {
-      if (typeof total[key] === 'number') (total[key] as number) += s[key] as number;
+      const value = total[key];
+      if (typeof value === 'number') (total as unknown as Record<string, number>)[key] = value + (s[key] as number);
     }
     for (const mode of MODES) total.modes[mode] += s.modes[mode];
     for (const [what, n] of Object.entries(s.errorSamples)) total.errorSamples[what] = (total.errorSamples[what] ?? 0) + n;

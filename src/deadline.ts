@@ -8,7 +8,7 @@ export function withDeadline<T, F = never>(promise: Promise<T>, ms: number, onTi
       try {
         resolve(onTimeout());
       } catch (error) {
-        reject(error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       }
     }, ms);
     promise.then(
@@ -16,7 +16,7 @@ export function withDeadline<T, F = never>(promise: Promise<T>, ms: number, onTi
         clearTimeout(timer);
         resolve(value);
       },
-      (error: unknown) => {
+      (error: Error) => {
         clearTimeout(timer);
         reject(error);
       },

@@ -57,7 +57,7 @@ export function forkChild<A extends Api>(modulePath: string, env: Record<string,
     call(method, arg) {
       const rpc = next++;
       return new Promise((resolve, reject) => {
-        pending.set(rpc, { resolve: resolve as (value: never) => void, reject });
+        pending.set(rpc, { resolve, reject });
         child.send({ rpc, method, arg } satisfies Request);
       });
     },

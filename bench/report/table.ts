@@ -46,7 +46,7 @@ export function renderFigures(figures: readonly Figure[], targets: readonly Targ
   out.push(renderTable(['figure', ...targets], headline.map((f) => [labelOf(f), ...targets.map((t) => cell(f.byTarget[t], f.unit))])));
 
   const pairs = ROOMCAST_NAMES.flatMap((ours) =>
-    BASELINE_NAMES.filter((theirs) => targets.includes(ours) && targets.includes(theirs)).map((theirs) => `${ours}/${theirs}` as RatioKey),
+    BASELINE_NAMES.filter((theirs) => targets.includes(ours) && targets.includes(theirs)).map((theirs): RatioKey => `${ours}/${theirs}`),
   );
   const withRatios = figures.filter((f) => f.headline && Object.keys(f.ratios).length > 0);
   if (pairs.length > 0 && withRatios.length > 0) {

@@ -42,7 +42,7 @@ type Env = Record<string, string | undefined>;
 
 /** The auth settings, or undefined when no key is set (auth off); problems are pushed, one per variable. */
 export function parseAuthConfig(env: Env, problems: string[]): AuthConfig | undefined {
-  const value = (name: string) => (env[name]?.trim() ? env[name]!.trim() : undefined);
+  const value = (name: string) => (env[name]?.trim() ? env[name].trim() : undefined);
   const keyVars = ['AUTH_JWT_SECRET', 'AUTH_JWT_PUBLIC_KEY', 'AUTH_JWT_PUBLIC_KEY_FILE', 'AUTH_JWKS_URL'].filter((name) => value(name));
   const dependents = ['AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE', 'AUTH_CLOCK_TOLERANCE_SECONDS', 'AUTH_MAX_TOKEN_LIFETIME_SECONDS', 'ANONYMOUS_CAPABILITY'].filter(
     (name) => value(name),

@@ -70,7 +70,7 @@ export abstract class EventQueue implements AsyncIterableIterator<SubscriptionEv
 
   throw(error?: unknown): Promise<IteratorResult<SubscriptionEvent>> {
     this.close();
-    return Promise.reject(error);
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 
   [Symbol.asyncIterator](): this {

@@ -102,7 +102,7 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
       if (state.history.length > options.historySize) state.history.shift();
       if (scope !== undefined) {
         let scopes = published.get(room);
-        if (!scopes) published.set(room, (scopes = new Map()));
+        if (!scopes) published.set(room, (scopes = new Map<string, Published>()));
         scopes.set(scope, { message, expiresAt: now() + idempotencyTtlMs });
       }
       if (listening.has(room)) backend.onMessage(message);

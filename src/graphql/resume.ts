@@ -31,7 +31,7 @@ export function useCursorExtension(): Plugin {
     onSubscribe: () => ({
       onSubscribeResult: () => ({
         onNext: ({ args, result, setResult }) => {
-          const extensions = delivering.get(args.contextValue as object);
+          const extensions = delivering.get(args.contextValue);
           if (extensions) setResult({ ...result, extensions: { ...result.extensions, ...extensions } });
         },
       }),

@@ -100,14 +100,18 @@ export class Metrics implements BrokerMetrics {
     // Started now, so that GC and event-loop figures cover the process from the server's start.
     if (withProcessMetrics) processMetrics();
     const registers = [this.registry];
-    const self = this;
+    // prom-client calls collect() with the metric as `this`; these read this Metrics' live state.
+    const sources = () => this.sources;
+    const sseStreams = () => this.sseStreams;
+    const deliveries = () => ({ websocket: this.webSocketDelivery, sse: this.sseDelivery });
     const gauge = (name: string, help: string, read: (sources: GaugeSources) => number | Promise<number>) =>
       new Gauge({
         name,
         help,
         registers,
         async collect() {
-          if (self.sources) this.set(Number(await read(self.sources)));
+          const from = sources();
+          if (from) this.set(Number(await read(from)));
         },
       });
     gauge('roomcast_websocket_connections', 'WebSocket connections open on this replica.', (s) => s.webSocketConnections());
@@ -116,7 +120,7 @@ export class Metrics implements BrokerMetrics {
       help: 'Server-sent event streams open on this replica.',
       registers,
       collect() {
-        this.set(self.sseStreams);
+        this.set(sseStreams());
       },
     });
     gauge('roomcast_subscriptions', 'Room subscriptions live on this replica (a messagesIn subscription counts one per room).', (s) => s.subscriptions());
@@ -144,8 +148,9 @@ export class Metrics implements BrokerMetrics {
         registers,
         collect() {
           this.reset();
-          this.inc({ transport: 'websocket' }, read(self.webSocketDelivery));
-          this.inc({ transport: 'sse' }, read(self.sseDelivery));
+          const { websocket, sse } = deliveries();
+          this.inc({ transport: 'websocket' }, read(websocket));
+          this.inc({ transport: 'sse' }, read(sse));
         },
       });
     tally('roomcast_messages_delivered_total', 'Frames of room events written to subscribers, by transport.', (t) => t.frames);

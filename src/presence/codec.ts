@@ -2,7 +2,7 @@
  * Members as the Redis store keeps and publishes them: JSON made here (the script adds `joinedAt`,
  * in ms since the epoch), so a token's `info` claim is stored exactly as it came.
  */
-import type { Member, MemberIdentity, PresenceAction, PresenceEvent } from './types.js';
+import type { Member, MemberIdentity, PresenceEvent } from './types.js';
 
 export class MalformedPresenceError extends Error {
   override readonly name = 'MalformedPresenceError';
@@ -24,7 +24,7 @@ export function decodeEvents(room: string, json: string): PresenceEvent[] {
   return parsed.map((value: unknown) => {
     const { action, count, member } = (value ?? {}) as { action?: unknown; count?: unknown; member?: unknown };
     if ((action !== 'JOIN' && action !== 'LEAVE') || !Number.isInteger(count)) throw new MalformedPresenceError('malformed presence event');
-    return { room, action: action as PresenceAction, count: count as number, member: memberOf(member) };
+    return { room, action, count: count as number, member: memberOf(member) };
   });
 }
 

@@ -51,7 +51,7 @@ class PresenceStream implements AsyncIterableIterator<PresenceStreamItem> {
 
   throw(error?: unknown): Promise<IteratorResult<PresenceStreamItem>> {
     void this.return();
-    return Promise.reject(error);
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 
   [Symbol.asyncIterator](): this {

@@ -51,16 +51,15 @@ function eventStream(results: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI
       }, PING_INTERVAL_MS);
     },
     async pull(controller) {
-      const { value, done } = await iterator.next();
-      if (value) {
-        const bytes = encoder.encode(frame(value));
+      const next = await iterator.next();
+      if (!next.done) {
+        const bytes = encoder.encode(frame(next.value));
         controller.enqueue(bytes);
         if (metrics) {
           metrics.sseDelivery.frames++;
           metrics.sseDelivery.bytes += bytes.byteLength;
         }
-      }
-      if (done) {
+      } else {
         clearInterval(ping);
         opened(false);
         controller.enqueue(encoder.encode('event: complete\ndata:\n\n'));

@@ -59,7 +59,7 @@ export function serveProtocol(
           close: (code, reason) => socket.close(code, reason),
           onMessage: (handle) =>
             socket.on('message', (data) => {
-              handle(String(data)).catch((error: unknown) => {
+              handle((data as Buffer).toString()).catch((error: unknown) => {
                 const message = error instanceof Error ? error.message : String(error);
                 if (UNEXPECTED_TYPE.test(message)) {
                   socket.close(CloseCode.BadRequest, message.slice(0, 120));

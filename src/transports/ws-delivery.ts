@@ -239,7 +239,7 @@ class Parked implements AsyncIterableIterator<never> {
 
   throw(error?: unknown): Promise<IteratorResult<never>> {
     this.end();
-    return Promise.reject(error);
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 
   [Symbol.asyncIterator](): this {

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
+import { getOperationAST, GraphQLError, OperationTypeNode, type DocumentNode, type ExecutionArgs, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AuthError, type Authenticator } from '../auth/authenticator.js';
 import type { AuthServices } from '../auth/services.js';
@@ -128,7 +128,7 @@ export function attachWebSocket(
         const limited = options.limits.refuseOperation(ctx.extra.socket);
         if (limited) return [limited];
         const connection = connections.get(ctx.extra.socket);
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        const { execute, subscribe, contextFactory, parse, validate, ...enveloped } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
@@ -138,14 +138,16 @@ export function attachWebSocket(
           roomQuota: connection?.roomQuota,
           connection: connection?.session,
         });
-        let document;
+        // envelop types the schema and the results of its parse and validate as any.
+        const schema = enveloped.schema as GraphQLSchema;
+        let document: DocumentNode;
         try {
-          document = parse(params.query);
+          document = parse(params.query) as DocumentNode;
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
           throw error;
         }
-        const errors = validate(schema, document);
+        const errors = validate(schema, document) as readonly GraphQLError[];
         if (errors.length > 0) return errors;
         const args: EnvelopedArgs = {
           schema,
@@ -156,7 +158,7 @@ export function attachWebSocket(
           execute,
           subscribe,
         };
-        if (options.directDelivery && connection && getOperationAST(document, params.operationName)?.operation === 'subscription') {
+        if (options.directDelivery && connection && getOperationAST(document, params.operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
           // Room events go straight to the socket (ws-delivery.ts); graphql-ws keeps the protocol.
           args.subscribe = (subscribeArgs) => delivery.subscribe(subscribeArgs, subscribe, { ...connection, id });
         }

@@ -159,7 +159,7 @@ describe('a server killed and started again seconds later (connections refused m
       const room = `refused-${name.replace(/\W/g, '')}`;
       const publisher = await redisReplica();
       const port = await freePort();
-      let server = await redisReplica(port);
+      const server = await redisReplica(port);
       const start = await publish(publisher, room, 0);
       const { ws, refused } = client([server.wsUrl]);
       const received: Received = { ns: [], gaps: [] };
@@ -170,7 +170,7 @@ describe('a server killed and started again seconds later (connections refused m
       await server.stop('SIGKILL');
       await publishRange(publisher, room, 6, 15);
       await waitFor('three refused attempts', () => refused() >= 3);
-      server = await redisReplica(port);
+      await redisReplica(port); // the same port again; stopped with the others after the test
       await publishRange(publisher, room, 16, 20);
       await expectExactly(received, 20);
     });
@@ -204,7 +204,7 @@ describe('a server killed and started again seconds later (connections refused m
     const publisher = await redisReplica();
     const [portA, portB] = [await freePort(), await freePort()];
     const a = await redisReplica(portA);
-    let b = await redisReplica(portB);
+    const b = await redisReplica(portB);
     const start = await publish(publisher, room, 0);
     const { ws, refused } = client([a.wsUrl, b.wsUrl], { retryWait: undefined });
     const received: Received = { ns: [], gaps: [] };
@@ -216,7 +216,7 @@ describe('a server killed and started again seconds later (connections refused m
     await publishRange(publisher, room, 4, 10);
     // Both URLs refused, twice each at least: past graphql-ws's own give-up point (one refusal).
     await waitFor('four refused attempts', () => refused() >= 4, 20_000);
-    b = await redisReplica(portB);
+    await redisReplica(portB); // stopped with the others after the test
     await publishRange(publisher, room, 11, 12);
     await expectExactly(received, 12);
   });
@@ -224,7 +224,7 @@ describe('a server killed and started again seconds later (connections refused m
     const room = 'refused-sse';
     const publisher = await redisReplica();
     const port = await freePort();
-    let server = await redisReplica(port);
+    const server = await redisReplica(port);
     const start = await publish(publisher, room, 0);
     const url = new URL(server.url);
     url.searchParams.set('query', print(RoomMessagesDocument));
@@ -246,7 +246,7 @@ describe('a server killed and started again seconds later (connections refused m
     await server.stop('SIGKILL');
     await publishRange(publisher, room, 6, 15);
     await waitFor('two refused attempts', () => refused >= 2, 20_000);
-    server = await redisReplica(port);
+    await redisReplica(port); // the same port again; stopped with the others after the test
     await publishRange(publisher, room, 16, 20);
     await expectExactly(received, 20);
     expect(source.readyState).toBe(EventSource.OPEN);

@@ -143,7 +143,7 @@ describe('the API summary (graphql)', () => {
   const summaryField = (node: FieldDefinitionNode) =>
     `${node.name.value}(${(node.arguments ?? []).map((arg) => `${arg.name.value}: ${typeText(arg.type)}${arg.defaultValue ? ` = ${(arg.defaultValue as { value: string }).value}` : ''}`).join(', ')}): ${typeText(node.type)}`;
   const schemaField = (field: GraphQLField<unknown, unknown>) =>
-    `${field.name}(${field.args.map((arg) => `${arg.name}: ${String(arg.type)}${arg.defaultValue !== undefined ? ` = ${String(arg.defaultValue)}` : ''}`).join(', ')}): ${String(field.type)}`;
+    `${field.name}(${field.args.map((arg) => `${arg.name}: ${String(arg.type)}${arg.defaultValue !== undefined ? ` = ${JSON.stringify(arg.defaultValue)}` : ''}`).join(', ')}): ${String(field.type)}`;
 
   it.each(apiSummary.map((block) => [block.line, block] as const))('README.md:%i lists the schema as it is, every field of each type it names', (_line, block) => {
     const summary: DocumentNode = parse(block.code);

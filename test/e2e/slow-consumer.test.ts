@@ -38,7 +38,7 @@ async function stalledClient(url: string, subscriptions: { room: string; after: 
     createConnection: (options: ClientRequestArgs) => (raw = connect(options as Parameters<typeof connect>[0])),
   });
   const received: string[] = [];
-  ws.on('message', (data) => received.push(String(data)));
+  ws.on('message', (data) => received.push((data as Buffer).toString()));
   const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
   await within(new Promise((resolve) => ws.once('open', resolve)), 5_000, 'stalled client open');
   ws.send(JSON.stringify({ type: 'connection_init' }));

@@ -84,7 +84,8 @@ function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (Array.isArray(error)) return JSON.stringify(error);
   if (error && typeof error === 'object' && 'code' in error) {
-    return `close ${String((error as { code: unknown }).code)} ${String((error as { reason?: unknown }).reason ?? '')}`;
+    const { code, reason } = error as { code: number; reason?: string };
+    return `close ${code} ${reason ?? ''}`;
   }
   return JSON.stringify(error);
 }

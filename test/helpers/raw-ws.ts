@@ -15,7 +15,7 @@ export const opened = (ws: WebSocket): Promise<unknown> =>
 export async function acknowledged(ws: WebSocket): Promise<void> {
   await opened(ws);
   const ack = within(
-    new Promise<void>((resolve) => ws.on('message', (data) => String(data).includes('connection_ack') && resolve())),
+    new Promise<void>((resolve) => ws.on('message', (data) => (data as Buffer).toString().includes('connection_ack') && resolve())),
     5_000,
     'connection_ack',
   );

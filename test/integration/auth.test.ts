@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { print } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HistoryDocument, PublishDocument, RoomMessagesDocument } from '../generated/graphql.js';
@@ -18,7 +18,7 @@ const secretKey = new TextEncoder().encode(SECRET);
 const ANONYMOUS = JSON.stringify({ lobby: ['subscribe', 'history'] });
 
 const now = () => Math.floor(Date.now() / 1000);
-async function hs256(claims: JWTPayload, { alg = 'HS256', key = secretKey as Uint8Array | CryptoKey } = {}): Promise<string> {
+async function hs256(claims: JWTPayload, { alg = 'HS256', key = secretKey } = {}): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime(claims.exp ?? now() + 600).sign(key);
 }
 

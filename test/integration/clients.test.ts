@@ -206,7 +206,7 @@ function apolloSubscribe<Data, Variables extends Record<string, unknown>>(
 ): Stream<ApolloClient.SubscribeResult<Data>> {
   const stream = new Stream<ApolloClient.SubscribeResult<Data>>();
   const subscription = client.subscribe({ query: document, variables }).subscribe({
-    next: (result) => stream.push(result as ApolloClient.SubscribeResult<Data>),
+    next: (result) => stream.push(result),
     error: (error: unknown) => stream.fail(error),
     complete: () => stream.complete(),
   });

@@ -64,12 +64,12 @@ async function publishWs(client: Client, variables: Variables): Promise<Publishe
 const message = (result: ExecutionResult<RoomMessagesSubscription>) => result.data!.messages as Published;
 const watch = (client: Client, room: string, after: string) => {
   const stream = subscribeWs(client, RoomMessagesDocument, { room, after });
-  streams.push(stream as Stream<unknown>);
+  streams.push(stream);
   return stream;
 };
 const watchSse = (target: TestServer, room: string, after: string, headers: Record<string, string> = {}) => {
   const stream = subscribeSse(target.url, RoomMessagesDocument, { room, after }, headers);
-  streams.push(stream as Stream<unknown>);
+  streams.push(stream);
   return stream;
 };
 const dataOf = async (stream: Stream<ExecutionResult<RoomMessagesSubscription>>, count: number) => (await stream.take(count)).map((r) => message(r).data);
@@ -131,7 +131,7 @@ describe.each([
     const cursor = before.data!.broadcast.cursor;
     const own = subscribeWs(me, BroadcastsDocument, { after: cursor });
     const others = subscribeWs(connect(target), BroadcastsDocument, { after: cursor });
-    streams.push(own as Stream<unknown>, others as Stream<unknown>);
+    streams.push(own, others);
     await executeWs(me, BroadcastDocument, { event: 'e', data: 'b-hidden', excludeSelf: true });
     await executeWs(me, BroadcastDocument, { event: 'e', data: 'b-shown' });
     const broadcasts = async (stream: typeof own, count: number) => (await stream.take(count)).map((r) => (r.data!.broadcasts as Published).data);

@@ -87,7 +87,7 @@ describe('HTTP', () => {
       headers: { 'content-type': 'application/json', accept: '*/*' },
       ...(chunked ? { body: new Blob([text]).stream(), duplex: 'half' } : { body: text }),
       signal: controller.signal,
-    } as RequestInit);
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     await publish(room, 1);
@@ -134,7 +134,7 @@ describe('HTTP', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       ...(chunked ? { body: new Blob([text]).stream(), duplex: 'half' } : { body: text }),
-    } as RequestInit);
+    });
 
   const missingVariable = JSON.stringify({ query: 'mutation($d: JSON!) { publish(room: "same", event: "e", data: $d) { seq } }' });
 
@@ -206,7 +206,7 @@ describe('GET /graphql/schema.graphql', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     const served = buildSchema(await response.text());
-    const introspected = (await postGraphQL(server.url, getIntrospectionQuery({ specifiedByUrl: true }))).body.data as unknown as IntrospectionQuery;
+    const introspected = (await postGraphQL(server.url, getIntrospectionQuery({ specifiedByUrl: true }))).body.data as IntrospectionQuery;
     expect(printSchema(served)).toBe(printSchema(buildClientSchema(introspected)));
     expect((await fetch(new URL('/graphql/schema.graphql', server.url), { method: 'POST' })).status).toBe(405);
   });

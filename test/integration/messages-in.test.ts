@@ -51,12 +51,12 @@ const connect = (target: TestServer) => {
 };
 const watch = (client: Client, rooms: string[], after?: string[]) => {
   const stream = subscribeWs(client, RoomsMessagesDocument, { rooms, after }) as Stream<Result>;
-  streams.push(stream as Stream<unknown>);
+  streams.push(stream);
   return stream;
 };
 const watchSse = (target: TestServer, rooms: string[], after?: string[], headers: Record<string, string> = {}) => {
-  const stream = subscribeSse(target.url, RoomsMessagesDocument, { rooms, after }, headers) as Stream<Result> & { opened: Promise<Response> };
-  streams.push(stream as Stream<unknown>);
+  const stream: Stream<Result> & { opened: Promise<Response> } = subscribeSse(target.url, RoomsMessagesDocument, { rooms, after }, headers);
+  streams.push(stream);
   return stream;
 };
 const event = (result: Result) => result.data!.messagesIn;

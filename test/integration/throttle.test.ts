@@ -73,7 +73,7 @@ describe.each([
       const zero = await publish(target, room, 0);
       const variables = { room, after: zero.cursor, throttleMs: WINDOW_MS };
       const stream = (transport === 'SSE' ? subscribeSse(target.url, RoomMessagesDocument, variables) : subscribeWs(connect(target), RoomMessagesDocument, variables)) as Stream<One>;
-      streams.push(stream as Stream<unknown>);
+      streams.push(stream);
       await publish(target, room, 1);
       const first = await stream.next();
       const firstAt = Date.now();
@@ -91,7 +91,7 @@ describe.each([
       // A delivered cursor resumes what follows, through the throttle: from rare#4, tick#5 at once, then tick#10.
       const afterRare = (rare!.data!.messages as Published).cursor;
       const resumed = subscribeWs(connect(target), RoomMessagesDocument, { room, after: afterRare, throttleMs: WINDOW_MS }) as Stream<One>;
-      streams.push(resumed as Stream<unknown>);
+      streams.push(resumed);
       expect((await resumed.take(2, WINDOW_MS * 3)).map(label)).toEqual(['tick#5', 'tick#10']);
     });
   }
@@ -100,8 +100,8 @@ describe.each([
     const [a, b] = [newRoom(), newRoom()];
     const a0 = await publish(target, a, 0);
     const b0 = await publish(target, b, 0);
-    const stream = subscribeWs(connect(target), RoomsMessagesDocument, { rooms: [a, b], after: [a0.cursor, b0.cursor], throttleMs: WINDOW_MS }) as Stream<ExecutionResult<RoomsMessagesSubscription>>;
-    streams.push(stream as Stream<unknown>);
+    const stream: Stream<ExecutionResult<RoomsMessagesSubscription>> = subscribeWs(connect(target), RoomsMessagesDocument, { rooms: [a, b], after: [a0.cursor, b0.cursor], throttleMs: WINDOW_MS });
+    streams.push(stream);
     await publish(target, a, 1);
     const first = await stream.next();
     expect(first.extensions?.position).toMatch(/^p1,/);
@@ -122,12 +122,12 @@ describe('throttleMs values', () => {
     const room = newRoom();
     for (const throttleMs of [-1, 5, 60_001]) {
       const stream = subscribeWs(connect(target), RoomMessagesDocument, { room, throttleMs }) as Stream<One>;
-      streams.push(stream as Stream<unknown>);
+      streams.push(stream);
       expect((await stream.next()).errors).toMatchObject([{ extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringContaining('throttleMs') }]);
     }
     const zero = await publish(target, room, 0);
     const every = subscribeWs(connect(target), RoomMessagesDocument, { room, after: zero.cursor, throttleMs: 0 }) as Stream<One>;
-    streams.push(every as Stream<unknown>);
+    streams.push(every);
     for (let n = 1; n <= 3; n++) await publish(target, room, n);
     expect((await every.take(3)).map(label)).toEqual(['tick#1', 'tick#2', 'tick#3']);
   });

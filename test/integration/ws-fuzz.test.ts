@@ -356,9 +356,9 @@ class Connection {
     this.ws = protocol === null ? new WebSocket(url) : new WebSocket(url, protocol);
     this.ws.on('message', (data) => {
       try {
-        this.received.push(JSON.parse(String(data)));
+        this.received.push(JSON.parse((data as Buffer).toString()));
       } catch {
-        this.received.push(String(data));
+        this.received.push((data as Buffer).toString());
       }
       this.notify();
     });
@@ -535,7 +535,7 @@ describe('WebSocket fuzzing', () => {
         return true;
       }
       return (stderrWrite as (...args: unknown[]) => boolean).call(process.stderr, chunk, ...rest);
-    }) as typeof process.stderr.write;
+    });
     restore.push(() => (process.stderr.write = stderrWrite));
     server = await startTestServer({ LOG_LEVEL: 'error' });
   });
@@ -560,7 +560,7 @@ describe('WebSocket fuzzing', () => {
       try {
         outcome = 'raw' in c ? await runRawCase(c) : await runSocketCase(c, i);
       } catch (error) {
-        throw new Error(`${label}: ${error instanceof Error ? error.message : String(error)}`);
+        throw new Error(`${label}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
       const key = String(outcome);
       seen.set(key, (seen.get(key) ?? 0) + 1);

@@ -143,7 +143,7 @@ describe.each(['on', 'off'])('WebSocket (graphql-transport-ws), DIRECT_DELIVERY=
     // Duplicate subscription ids on one acknowledged socket: 4409.
     const ws = new WebSocket(server.wsUrl, 'graphql-transport-ws');
     const messages: string[] = [];
-    ws.on('message', (data) => messages.push(String(data)));
+    ws.on('message', (data) => messages.push((data as Buffer).toString()));
     await within(new Promise((resolve) => ws.once('open', resolve)), 5_000, 'open');
     ws.send(JSON.stringify({ type: 'connection_init' }));
     await within(

@@ -6,7 +6,7 @@
  * little for every target.
  */
 import WebSocket from 'ws';
-import type { ClientConnection, Connect, Sink } from './connection.js';
+import type { ClientConnection, Connect } from './connection.js';
 import { readStamp } from '../stamp.js';
 
 /** The subscription every GraphQL client of the benchmark runs (Roomcast's schema; the textbook one mirrors it). */

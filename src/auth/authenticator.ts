@@ -5,6 +5,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type KeyObject } from 'jose';
 import { ADMIN_KEY, BROADCAST_KEY, CapabilityError, inboxOf, mergeCapabilities, parseCapability, type Capability } from './capability.js';
 import type { AuthConfig } from './keys.js';
+import type { Decide } from './policy.js';
 
 export interface Identity {
   /** True without a token (and when auth is off). */
@@ -26,6 +27,13 @@ export interface Identity {
   readonly expiresAt: number | undefined;
   /** When the identity stops being valid: `exp` plus the clock tolerance; undefined: never. */
   readonly validUntil: number | undefined;
+  /** Every claim of the verified token; undefined without a token. For an embedder's authorize hook. */
+  readonly claims?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Who decides what this identity may do (policy.ts): an embedder's authorize hook; undefined: its
+   * capability. Set by the authenticator on every identity it makes, so every path asks the same one.
+   */
+  readonly decide?: Decide | undefined;
 }
 
 export class AuthError extends Error {
@@ -59,12 +67,12 @@ export interface RevocationCheck {
   revokedUntil(user: string): Promise<number | undefined>;
 }
 
-export function createAuthenticator(config: AuthConfig | undefined, revocations?: RevocationCheck): Authenticator {
+export function createAuthenticator(config: AuthConfig | undefined, revocations?: RevocationCheck, decide?: Decide): Authenticator {
   if (!config) {
-    const everyone = identityOf(EVERYTHING);
+    const everyone = { ...identityOf(EVERYTHING), decide };
     return { enabled: false, anonymous: everyone, verify: async () => everyone };
   }
-  const anonymous = identityOf(config.anonymousCapability);
+  const anonymous = { ...identityOf(config.anonymousCapability), decide };
   const key = verificationKey(config);
   const options = {
     algorithms: [...config.key.algorithms],
@@ -83,7 +91,7 @@ export function createAuthenticator(config: AuthConfig | undefined, revocations?
         throw new AuthError(reasonOf(error));
       }
       checkLifetime(payload, config.maxTokenLifetimeSeconds, config.clockToleranceSeconds);
-      const identity = identityFrom(payload, config);
+      const identity = { ...identityFrom(payload, config), decide };
       const revoked = identity.user === null ? undefined : await revocations?.revokedUntil(identity.user);
       if (revoked !== undefined && (identity.issuedAt ?? 0) <= revoked) throw new AuthError('revoked');
       return identity;
@@ -137,6 +145,7 @@ function identityFrom(payload: JWTPayload, config: AuthConfig): Identity {
     issuedAt: payload.iat,
     expiresAt,
     validUntil: expiresAt === undefined ? undefined : expiresAt + config.clockToleranceSeconds * 1000,
+    claims: Object.freeze({ ...payload }),
   };
 }
 

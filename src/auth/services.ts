@@ -5,6 +5,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { createAuthenticator, type Authenticator } from './authenticator.js';
+import { hookDecision, type AuthorizeHook } from './policy.js';
 import { memoryRevocations, redisRevocations, type Revocations } from './revocations.js';
 import { SessionRegistry } from './sessions.js';
 
@@ -16,9 +17,14 @@ export interface AuthServices {
   close(): Promise<void>;
 }
 
-export function startAuth(config: Config, log: Logger): AuthServices {
+/** `authorize`: an embedder's hook, which replaces the capabilities on every path (policy.ts). */
+export function startAuth(config: Config, log: Logger, authorize?: AuthorizeHook): AuthServices {
   const sessions = new SessionRegistry();
-  if (!config.auth) return { authenticator: createAuthenticator(undefined), sessions, revocations: undefined, close: async () => {} };
+  // The hook answers within BROKER_TIMEOUT_MS, as Redis must: past it the operation is UNAVAILABLE.
+  const decide = authorize && hookDecision(authorize, log, config.brokerTimeoutMs);
+  if (!config.auth) {
+    return { authenticator: createAuthenticator(undefined, undefined, decide), sessions, revocations: undefined, close: async () => {} };
+  }
   const lifetimeSeconds = config.auth.maxTokenLifetimeSeconds;
   const revocations = config.redisUrl
     ? redisRevocations({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, lifetimeSeconds, timeoutMs: config.brokerTimeoutMs, log })
@@ -28,5 +34,5 @@ export function startAuth(config: Config, log: Logger): AuthServices {
     log.info("revoked a user's tokens", { user, issuedUpTo: at });
     sessions.revoke(user, at);
   });
-  return { authenticator: createAuthenticator(config.auth, revocations), sessions, revocations, close: () => revocations.close() };
+  return { authenticator: createAuthenticator(config.auth, revocations, decide), sessions, revocations, close: () => revocations.close() };
 }

@@ -7,7 +7,7 @@ import { at } from '../deadline.js';
 import { ErrorCode, RoomcastError } from '../errors.js';
 import type { EventQueue } from '../broker/event-queue.js';
 import type { Identity } from './authenticator.js';
-import { allows } from './capability.js';
+import { decide } from './guard.js';
 import { randomClientId } from '../rooms/party.js';
 
 export interface LiveSession {
@@ -74,17 +74,52 @@ export class ConnectionSession implements LiveSession {
   }
 
   set identity(identity: Identity) {
+    void this.replace(identity);
+  }
+
+  /**
+   * Replaces the identity (connection_init, `authenticate`); resolves once the subscriptions the new
+   * one no longer allows have ended. With capabilities that happens before this returns; an
+   * authorize hook (policy.ts) answers later, and whichever identity is current by then decides.
+   */
+  async replace(identity: Identity): Promise<void> {
     this.current = identity;
     this.cancelExpiry();
     this.untrack();
     this.untrack = this.registry.add(this);
     this.cancelExpiry = identity.validUntil === undefined ? () => {} : at(identity.validUntil, () => this.end('token expired'));
+    const checks: Promise<void>[] = [];
     for (const [subscription, keys] of this.rooms) {
-      const lost = keys.find((key) => !allows(identity.capability, key, 'subscribe'));
-      if (lost !== undefined) {
-        subscription.fail(new RoomcastError(ErrorCode.FORBIDDEN, `the new token does not allow subscribe on ${JSON.stringify(lost)}`));
-      }
+      const lost = this.firstLost(identity, keys);
+      if (lost instanceof Promise) {
+        checks.push(
+          lost.then((error) => {
+            if (error && this.current === identity) subscription.fail(error);
+          }),
+        );
+      } else if (lost) subscription.fail(lost);
     }
+    await Promise.all(checks);
+  }
+
+  /** The refusal of the first of `keys` the identity may not subscribe to; a promise with a hook. */
+  private firstLost(identity: Identity, keys: readonly string[]): RoomcastError | undefined | Promise<RoomcastError | undefined> {
+    const forbidden = (key: string) =>
+      new RoomcastError(ErrorCode.FORBIDDEN, `the new token does not allow subscribe on ${JSON.stringify(key)}`);
+    const answers = keys.map((key) => decide(identity, key, 'subscribe'));
+    if (!answers.some((answer) => answer instanceof Promise)) {
+      const lost = keys.find((_key, i) => answers[i] !== true);
+      return lost === undefined ? undefined : forbidden(lost);
+    }
+    return Promise.all(answers.map(async (answer) => answer)).then(
+      (allowed) => {
+        const lost = keys.find((_key, i) => allowed[i] !== true);
+        return lost === undefined ? undefined : forbidden(lost);
+      },
+      // The hook failed (policy.ts logged it): the subscription cannot be vouched for any more.
+      (error: unknown) =>
+        error instanceof RoomcastError ? error : new RoomcastError(ErrorCode.UNAVAILABLE, 'the authorization check failed'),
+    );
   }
 
   /** A subscription of this connection to the rooms with capability keys `keys`, until it closes. */

@@ -1,0 +1,456 @@
+/**
+ * Roomcast as a library (src/index.ts): on its own port, attached to an existing node:http server
+ * that keeps its own routes, mounted in Express 5 and in Fastify 5, each reached by a real graphql-ws
+ * client and fetch; the authorize hook over HTTP, SSE and the WebSocket (direct delivery on and off);
+ * bad options; close() freeing the port and quitting Redis.
+ */
+import { createServer, type Server } from 'node:http';
+import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import express from 'express';
+import Fastify from 'fastify';
+import { print } from 'graphql';
+import { Redis } from 'ioredis';
+import { SignJWT, type JWTPayload } from 'jose';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError, createRoomcast, type Roomcast, type RoomcastOptions, type RoomcastSettings } from '../../src/index.js';
+import { configFromSettings, optionName, settingEnvNames } from '../../src/library/settings.js';
+import {
+  AuthenticateDocument,
+  BroadcastDocument,
+  HistoryDocument,
+  PresenceDocument,
+  PresenceEventsDocument,
+  PublishDocument,
+  RoomMessagesDocument,
+  RoomsMessagesDocument,
+} from '../generated/graphql.js';
+import { executeWs, subscribeSse, subscribeWs, wsClient } from '../helpers/clients.js';
+import { findRedisServerBinary, RedisServer } from '../helpers/redis-server.js';
+import { waitFor, within } from '../helpers/wait.js';
+
+const QUIET = { host: '127.0.0.1', logLevel: 'silent', drainMs: 0 } as const satisfies RoomcastSettings;
+
+/** Everything a test started, stopped after the file whatever happened. */
+const leftovers: (() => Promise<unknown> | void)[] = [];
+afterAll(async () => {
+  for (const stop of leftovers.splice(0).reverse()) await stop();
+});
+
+async function roomcast(options: RoomcastOptions): Promise<Roomcast> {
+  const instance = await createRoomcast({ ...QUIET, ...options });
+  leftovers.push(() => instance.close());
+  return instance;
+}
+
+function listening(server: Server): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+  });
+}
+
+function closed(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+interface Answer {
+  status: number;
+  body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] };
+}
+
+async function post(url: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as Answer['body'] };
+}
+
+const publish = (url: string, room: string, data: unknown, headers: Record<string, string> = {}) =>
+  post(url, print(PublishDocument), { room, event: 'chat', data }, headers);
+
+/** A publish over HTTP and its delivery to a WebSocket subscriber, through `base` (http://host:port). */
+async function roundTrip(base: string, room: string): Promise<void> {
+  const client = wsClient(`${base.replace(/^http/, 'ws')}/graphql`);
+  try {
+    const first = await publish(`${base}/graphql`, room, { n: 1 });
+    expect(first.status).toBe(200);
+    const cursor = (first.body.data?.publish as { cursor: string }).cursor;
+    // After the first message's cursor: the subscription is exact whenever the server accepts it.
+    const stream = subscribeWs(client, RoomMessagesDocument, { room, after: cursor });
+    expect((await publish(`${base}/graphql`, room, { n: 2 })).status).toBe(200);
+    const result = await stream.next();
+    expect(result.data?.messages).toMatchObject({ __typename: 'Message', room, seq: 2, data: { n: 2 } });
+    stream.dispose();
+  } finally {
+    await client.dispose();
+  }
+}
+
+/** Whether something accepts connections on the port. */
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** The status line an upgrade request to `path` gets. */
+function upgradeStatus(base: string, path: string): Promise<string> {
+  const { port } = new URL(base);
+  return within(
+    new Promise((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      socket.once('error', reject);
+      socket.once('data', (chunk) => {
+        socket.destroy();
+        resolve(chunk.toString().split('\r\n', 1)[0]!);
+      });
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      );
+    }),
+    5_000,
+    `the answer to an upgrade to ${path}`,
+  );
+}
+
+describe('where it serves', () => {
+  it('listens on its own port, and close() frees it', async () => {
+    const server = await createRoomcast({ ...QUIET, port: 0 });
+    const { url, port } = await server.listen();
+    expect(url).toBe(`http://127.0.0.1:${port}/graphql`);
+    await roundTrip(`http://127.0.0.1:${port}`, 'own-port');
+    await server.close();
+    expect(await portOpen(port)).toBe(false);
+    // Free for anyone: a new listener takes it.
+    const probe = createTcpServer();
+    await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+    await new Promise((resolve) => probe.close(resolve));
+  });
+
+  it('attaches to an existing node:http server whose other routes keep working, and gives them back at close()', async () => {
+    const app = createServer((req, res) => {
+      res.writeHead(req.url === '/hello' ? 200 : 404, { 'content-type': 'text/plain' }).end(req.url === '/hello' ? 'hello' : 'app 404');
+    });
+    const base = await listening(app);
+    leftovers.push(() => closed(app));
+    const server = await createRoomcast(QUIET);
+    server.attach(app);
+    await roundTrip(base, 'attached');
+    expect(await (await fetch(`${base}/hello`)).text()).toBe('hello');
+    expect((await fetch(`${base}/graphql/schema.graphql`)).status).toBe(200);
+    expect(await upgradeStatus(base, '/elsewhere')).toBe('HTTP/1.1 404 Not Found');
+    await server.close();
+    expect(await (await fetch(`${base}/hello`)).text()).toBe('hello');
+    expect(await (await fetch(`${base}/graphql`)).text()).toBe('app 404');
+  });
+
+  it('mounts in Express 5: middleware for /graphql, the upgrade listener on its server', async () => {
+    const server = await roomcast({});
+    const app = express();
+    app.get('/hello', (_req, res) => void res.send('hello from express'));
+    app.use(server.handler);
+    app.use((_req, res) => void res.status(404).send('express 404'));
+    const http = app.listen(0, '127.0.0.1');
+    http.on('upgrade', server.upgrade);
+    await new Promise((resolve) => http.once('listening', resolve));
+    leftovers.push(() => closed(http));
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    await roundTrip(base, 'express');
+    expect(await (await fetch(`${base}/hello`)).text()).toBe('hello from express');
+    expect(await (await fetch(`${base}/nowhere`)).text()).toBe('express 404');
+  });
+
+  it('in Express after a body parser: a clear 500 saying to mount it first', async () => {
+    const server = await roomcast({});
+    const app = express();
+    app.use(express.json());
+    app.use(server.handler);
+    const http = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => http.once('listening', resolve));
+    leftovers.push(() => closed(http));
+    const response = await fetch(`http://127.0.0.1:${(http.address() as AddressInfo).port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(response.status).toBe(500);
+    expect(await response.text()).toMatch(/before body parsers/);
+  });
+
+  it('mounts in Fastify 5: a hijacked route on the raw request, the body left unparsed, the upgrade on its server', async () => {
+    const server = await roomcast({});
+    const app = Fastify();
+    app.get('/hello', async () => 'hello from fastify');
+    await app.register(async (scope) => {
+      // Roomcast reads the body itself: no Fastify parser may consume the raw request first.
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
+      const route = (
+        request: { raw: import('node:http').IncomingMessage },
+        reply: { hijack(): void; raw: import('node:http').ServerResponse },
+      ) => {
+        reply.hijack();
+        server.handler(request.raw, reply.raw);
+      };
+      scope.all('/graphql', route);
+      scope.all('/graphql/*', route);
+    });
+    app.server.on('upgrade', server.upgrade);
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    leftovers.push(() => app.close());
+    await roundTrip(base, 'fastify');
+    expect(await (await fetch(`${base}/hello`)).text()).toBe('hello from fastify');
+    expect((await fetch(`${base}/graphql/schema.graphql`)).status).toBe(200);
+  });
+});
+
+describe('options', () => {
+  it('are the environment variables in camelCase, with the same defaults', () => {
+    expect(configFromSettings({})).toEqual(loadConfig({}));
+    expect(
+      configFromSettings({
+        port: 0,
+        directDelivery: false,
+        corsOrigins: ['https://a.example', 'https://b.example'],
+        anonymousCapability: { lobby: ['subscribe'] },
+        authJwtSecret: 'x'.repeat(32),
+      }),
+    ).toEqual(
+      loadConfig({
+        PORT: '0',
+        DIRECT_DELIVERY: 'off',
+        CORS_ORIGINS: 'https://a.example,https://b.example',
+        ANONYMOUS_CAPABILITY: '{"lobby":["subscribe"]}',
+        AUTH_JWT_SECRET: 'x'.repeat(32),
+      }),
+    );
+  });
+
+  it('has a typed option for every environment variable the server reads', () => {
+    const typed: Record<keyof RoomcastSettings, true> = {
+      port: true,
+      host: true,
+      redisUrl: true,
+      redisKeyPrefix: true,
+      historySize: true,
+      historyTtlSeconds: true,
+      idempotencyTtlSeconds: true,
+      presenceLeaveGraceMs: true,
+      presenceTtlSeconds: true,
+      maxPayloadBytes: true,
+      brokerTimeoutMs: true,
+      maxBufferedBytes: true,
+      maxConnections: true,
+      maxSubscriptionsPerConnection: true,
+      maxRoomsPerSubscription: true,
+      maxRoomsPerConnection: true,
+      wsMaxPayloadBytes: true,
+      httpMaxBodyBytes: true,
+      connectionInitTimeoutMs: true,
+      keepaliveMs: true,
+      drainMs: true,
+      shutdownTimeoutMs: true,
+      directDelivery: true,
+      authJwtSecret: true,
+      authJwtPublicKey: true,
+      authJwtPublicKeyFile: true,
+      authJwksUrl: true,
+      authJwtIssuer: true,
+      authJwtAudience: true,
+      authClockToleranceSeconds: true,
+      authMaxTokenLifetimeSeconds: true,
+      anonymousCapability: true,
+      corsOrigins: true,
+      graphiql: true,
+      introspection: true,
+      publishRateLimit: true,
+      subscribeRateLimit: true,
+      maxConnectionsPerIp: true,
+      maxResponseBytes: true,
+      trustProxy: true,
+      metrics: true,
+      metricsPath: true,
+      metricsPort: true,
+      inspector: true,
+      inspectorIntervalMs: true,
+      inspectorMaxRooms: true,
+      logLevel: true,
+      replicaId: true,
+    };
+    expect(settingEnvNames().map(optionName).sort()).toEqual(Object.keys(typed).sort());
+  });
+
+  it.each([
+    [{ port: 70000 }, /invalid options: port must be an integer from 0 to 65535 \(got "70000"\)/],
+    [{ portt: 4000 }, /unknown option "portt"/],
+    [{ keepAliveMs: 1000 }, /unknown option "keepAliveMs" \(did you mean keepaliveMs\?\)/],
+    [{ directDelivery: 'maybe' }, /directDelivery must be on or off/],
+    [{ authJwtSecret: 'short' }, /authJwtSecret/],
+    [{ drainMs: 5000, shutdownTimeoutMs: 1000 }, /shutdownTimeoutMs \(1000\) must be longer than drainMs \(5000\)/],
+    [{ anonymousCapability: { lobby: ['fly'] } }, /anonymousCapability/],
+    [{ historySize: () => 1 }, /historySize must be a string, a number, a boolean, a list or an object/],
+    [{ authorize: 'yes' }, /authorize must be a function/],
+    [{ logger: 'loud' }, /logLevel must be one of/],
+    [{ logger: { info: 1 } }, /logger must be a pino logger or a level/],
+  ])('refuses %j with a ConfigError naming it', async (options, message) => {
+    const failure = createRoomcast(options as RoomcastOptions);
+    await expect(failure).rejects.toBeInstanceOf(ConfigError);
+    await expect(failure).rejects.toThrow(message);
+  });
+});
+
+describe('close() with Redis', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await RedisServer.start(await findRedisServerBinary());
+    leftovers.push(() => redis.stop());
+  });
+
+  it('frees the port and quits every Redis connection it opened', async () => {
+    const admin = new Redis(redis.url);
+    leftovers.push(() => void admin.disconnect());
+    const clients = async () => ((await admin.client('LIST')) as string).trim().split('\n').length;
+    const before = await clients();
+    const server = await createRoomcast({ ...QUIET, port: 0, redisUrl: redis.url });
+    const { port } = await server.listen();
+    await roundTrip(`http://127.0.0.1:${port}`, 'redis-room');
+    expect(await clients()).toBeGreaterThan(before);
+    await server.close();
+    expect(await portOpen(port)).toBe(false);
+    await waitFor('the server to quit its Redis connections', async () => (await clients()) === before);
+  });
+});
+
+describe('the authorize hook', () => {
+  const SECRET = 'a-library-test-secret-of-32-bytes!!';
+  const key = new TextEncoder().encode(SECRET);
+  const token = (claims: JWTPayload) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('10m').sign(key);
+  const bearer = (value: string) => ({ authorization: `Bearer ${value}` });
+  const codeOf = (answer: Answer) => answer.body.errors?.[0]?.extensions?.code;
+
+  /** Your team's rooms (`team:<team claim>:…`), whatever the token's capability says; `…:boom` throws. */
+  const authorize: NonNullable<RoomcastOptions['authorize']> = async (identity, operation, room) => {
+    await Promise.resolve(); // an asynchronous rule, as one asking a permission service is
+    if (room.endsWith(':boom')) throw new Error('permission service down');
+    if (room === '@admin') return identity.claims?.admin === true;
+    if (room === '@broadcast') return operation === 'subscribe' || identity.claims?.admin === true;
+    const team = identity.claims?.team;
+    return typeof team === 'string' && room.startsWith(`team:${team}:`);
+  };
+
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write: (chunk: Buffer, _encoding, done) => void (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()),
+    }),
+  );
+  let alice: string; // team red, no capability in her token
+  let bob: string; // team blue, a token that would allow everything
+  let admin: string;
+
+  beforeAll(async () => {
+    alice = await token({ sub: 'alice', team: 'red' });
+    bob = await token({ sub: 'bob', team: 'blue', roomcast: { '*': ['*'], '@broadcast': ['*'], '@admin': ['*'] } });
+    admin = await token({ sub: 'root', admin: true });
+  });
+
+  describe.each([true, false])('direct delivery %s', (directDelivery) => {
+    let url: string;
+    let wsUrl: string;
+    beforeAll(async () => {
+      const server = await roomcast({ port: 0, directDelivery, authJwtSecret: SECRET, authorize, logger });
+      ({ url } = await server.listen());
+      wsUrl = url.replace(/^http/, 'ws');
+    });
+
+    it('HTTP: the hook decides publish, history, presence, broadcast and revoke, with the usual refusals', async () => {
+      expect((await publish(url, 'team:red:1', 1, bearer(alice))).status).toBe(200);
+      const refused = await publish(url, 'team:red:1', 1, bearer(bob));
+      expect([refused.status, codeOf(refused)]).toEqual([403, 'FORBIDDEN']);
+      const anonymous = await publish(url, 'team:red:1', 1);
+      expect([anonymous.status, codeOf(anonymous)]).toEqual([401, 'UNAUTHENTICATED']);
+      expect((await post(url, print(HistoryDocument), { room: 'team:red:1' }, bearer(alice))).status).toBe(200);
+      expect(codeOf(await post(url, print(HistoryDocument), { room: 'team:red:1' }, bearer(bob)))).toBe('FORBIDDEN');
+      expect((await post(url, print(PresenceDocument), { room: 'team:red:1' }, bearer(alice))).status).toBe(200);
+      expect(codeOf(await post(url, print(PresenceDocument), { room: 'team:red:1' }, bearer(bob)))).toBe('FORBIDDEN');
+      expect(codeOf(await post(url, print(BroadcastDocument), { event: 'e', data: 1 }, bearer(bob)))).toBe('FORBIDDEN');
+      expect((await post(url, print(BroadcastDocument), { event: 'e', data: 1 }, bearer(admin))).status).toBe(200);
+      expect(codeOf(await post(url, 'mutation { revoke(user: "carol") }', {}, bearer(bob)))).toBe('FORBIDDEN');
+      expect((await post(url, 'mutation { revoke(user: "carol") }', {}, bearer(admin))).status).toBe(200);
+    });
+
+    it('a hook that throws: UNAVAILABLE, logged, and the server goes on serving', async () => {
+      const failed = await publish(url, 'team:red:boom', 1, bearer(alice));
+      expect([failed.status, codeOf(failed)]).toEqual([503, 'UNAVAILABLE']);
+      expect(failed.body.errors?.[0]?.message).toMatch(/could not authorize publish on "team:red:boom"/);
+      await waitFor('the log line', () =>
+        lines.some((line) => line.msg === 'the authorize hook failed' && line.room === 'team:red:boom' && line.user === 'alice'),
+      );
+      expect(JSON.stringify(lines)).not.toContain(alice); // never the token
+      expect((await publish(url, 'team:red:2', 1, bearer(alice))).status).toBe(200);
+    });
+
+    it('SSE: allowed streams deliver, others are refused with 403', async () => {
+      const first = await publish(url, 'team:red:sse', { n: 1 }, bearer(alice));
+      const after = (first.body.data?.publish as { cursor: string }).cursor;
+      const stream = subscribeSse(url, RoomMessagesDocument, { room: 'team:red:sse', after }, bearer(alice));
+      leftovers.push(() => stream.dispose());
+      expect((await stream.opened).status).toBe(200);
+      await publish(url, 'team:red:sse', { n: 2 }, bearer(alice));
+      expect((await stream.next()).data?.messages).toMatchObject({ seq: 2, data: { n: 2 } });
+      stream.dispose();
+      const refused = subscribeSse(url, RoomMessagesDocument, { room: 'team:red:sse' }, bearer(bob));
+      leftovers.push(() => refused.dispose());
+      expect((await refused.opened).status).toBe(403);
+    });
+
+    it('WebSocket: messages, messagesIn, presence and broadcasts; a new token of the same user re-checks live subscriptions', async () => {
+      // Not lazy: one connection throughout, whose identity `authenticate` replaces.
+      const client = wsClient(wsUrl, { connectionParams: { authToken: alice }, lazy: false });
+      leftovers.push(() => client.dispose());
+      const first = await publish(url, 'team:red:ws', { n: 1 }, bearer(alice));
+      const after = (first.body.data?.publish as { cursor: string }).cursor;
+      const live = subscribeWs(client, RoomMessagesDocument, { room: 'team:red:ws', after });
+      await publish(url, 'team:red:ws', { n: 2 }, bearer(alice));
+      expect((await live.next()).data?.messages).toMatchObject({ seq: 2 });
+
+      const mixed = subscribeWs(client, RoomsMessagesDocument, { rooms: ['team:red:ws', 'team:blue:ws'] });
+      expect((await mixed.next()).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const watchers = subscribeWs(client, PresenceEventsDocument, { room: 'team:blue:ws' });
+      expect((await watchers.next()).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const failing = subscribeWs(client, RoomsMessagesDocument, { rooms: ['team:red:boom'] });
+      expect((await failing.next()).errors?.[0]?.extensions?.code).toBe('UNAVAILABLE');
+
+      // Alice moves to team green: her red subscription ends with FORBIDDEN, the connection stays.
+      const moved = await executeWs(client, AuthenticateDocument, { token: await token({ sub: 'alice', team: 'green' }) });
+      expect(moved.errors).toBeUndefined();
+      await live.ended();
+      expect(live.items.at(-1)?.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect((await executeWs(client, PublishDocument, { room: 'team:green:1', event: 'e', data: 1 })).data?.publish).toMatchObject({
+        seq: 1,
+      });
+      await client.dispose();
+    });
+
+    it('anonymous WebSocket clients are asked about too: UNAUTHENTICATED when refused', async () => {
+      const client = wsClient(wsUrl);
+      leftovers.push(() => client.dispose());
+      const refused = subscribeWs(client, RoomMessagesDocument, { room: 'team:red:1' });
+      expect((await refused.next()).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      await client.dispose();
+    });
+  });
+});

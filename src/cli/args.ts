@@ -24,7 +24,7 @@ export interface Parsed<O extends Options> {
 export function parse<O extends Options>(args: readonly string[], options: O, usage: string): Parsed<O> {
   try {
     const { values, positionals } = parseArgs({ args: [...args], options, strict: true, allowPositionals: true });
-    return { values: values as Parsed<O>['values'], positionals };
+    return { values, positionals };
   } catch (error) {
     // parseArgs's messages name the flag and say what is wrong with it; its hints about '--' are kept.
     throw usageError(error instanceof Error ? error.message : String(error), usage);
@@ -40,7 +40,13 @@ export function positionals(parsed: Parsed<Options>, names: readonly string[], u
 }
 
 /** A whole number from `min` to `max`, for a flag like `--limit`. */
-export function integerFlag(name: string, raw: string | undefined, usage: string, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function integerFlag(
+  name: string,
+  raw: string | undefined,
+  usage: string,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (raw === undefined) return undefined;
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw usageError(`--${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`, usage);

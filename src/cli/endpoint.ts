@@ -5,7 +5,7 @@
  */
 import { usageError } from './failure.js';
 
-export const DEFAULT_URL = 'http://localhost:4000/graphql';
+const DEFAULT_URL = 'http://localhost:4000/graphql';
 
 export interface Endpoint {
   /** http:// or https:// */

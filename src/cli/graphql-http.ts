@@ -36,7 +36,11 @@ export async function requestGraphQL<T>(target: Endpoint, query: string, variabl
   const [first] = body.errors ?? [];
   if (first) throw new CliError(codeOf(first), messageOf(body.errors ?? []), ExitCode.REFUSED);
   if (!response.ok || body.data == null) {
-    throw new CliError(`HTTP_${response.status}`, `${target.httpUrl} answered ${response.status} ${response.statusText} without a GraphQL result`, ExitCode.REFUSED);
+    throw new CliError(
+      `HTTP_${response.status}`,
+      `${target.httpUrl} answered ${response.status} ${response.statusText} without a GraphQL result`,
+      ExitCode.REFUSED,
+    );
   }
   return body.data;
 }
@@ -44,8 +48,8 @@ export async function requestGraphQL<T>(target: Endpoint, query: string, variabl
 async function readBody<T>(response: Response): Promise<GraphQLResponse<T>> {
   const text = await response.text().catch(() => '');
   try {
-    const parsed = JSON.parse(text) as unknown;
-    return typeof parsed === 'object' && parsed !== null ? (parsed as GraphQLResponse<T>) : {};
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? parsed : {};
   } catch {
     // Not GraphQL at all (a proxy's error page, another service at that URL): said by the status.
     return {};

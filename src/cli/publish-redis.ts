@@ -9,7 +9,14 @@ import { CliError, ExitCode, usageError } from './failure.js';
 import { BROADCAST_ROOM } from './operations.js';
 import { PUBLISH_USAGE } from './usage.js';
 
-const SHARED_SETTINGS = ['REDIS_KEY_PREFIX', 'HISTORY_SIZE', 'HISTORY_TTL_SECONDS', 'IDEMPOTENCY_TTL_SECONDS', 'MAX_PAYLOAD_BYTES', 'BROKER_TIMEOUT_MS'];
+const SHARED_SETTINGS = [
+  'REDIS_KEY_PREFIX',
+  'HISTORY_SIZE',
+  'HISTORY_TTL_SECONDS',
+  'IDEMPOTENCY_TTL_SECONDS',
+  'MAX_PAYLOAD_BYTES',
+  'BROKER_TIMEOUT_MS',
+];
 
 export interface RedisPublish {
   readonly room: string;

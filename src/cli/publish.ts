@@ -30,7 +30,8 @@ export async function publish(args: readonly string[]): Promise<void> {
   const { redis, sender, url, token } = parsed.values;
   const idempotencyKey = parsed.values['idempotency-key'];
   if (redis !== undefined) {
-    if (url !== undefined || token !== undefined) throw usageError('--redis publishes without a server: leave out --url and --token', PUBLISH_USAGE);
+    if (url !== undefined || token !== undefined)
+      throw usageError('--redis publishes without a server: leave out --url and --token', PUBLISH_USAGE);
     return printLine(await publishThroughRedis(redis, { room, event, data, idempotencyKey, sender }));
   }
   if (sender !== undefined) throw usageError("--sender needs --redis (over HTTP the sender is the token's sub)", PUBLISH_USAGE);

@@ -72,7 +72,11 @@ function ended(error: unknown): CliError {
   if (Array.isArray(error)) return refusal(error as GraphQLErrorLike[]);
   const close = error as { code?: unknown; reason?: unknown } | null;
   if (typeof close?.code === 'number') {
-    return new CliError(String(close.code), typeof close.reason === 'string' && close.reason !== '' ? close.reason : 'the server closed the connection', ExitCode.REFUSED);
+    return new CliError(
+      String(close.code),
+      typeof close.reason === 'string' && close.reason !== '' ? close.reason : 'the server closed the connection',
+      ExitCode.REFUSED,
+    );
   }
   return new CliError('ERROR', error instanceof Error ? error.message : String(error), ExitCode.REFUSED);
 }
@@ -96,7 +100,8 @@ function connectionNotes(client: RoomcastClient, url: string): () => void {
       connected = false;
       told = true;
       const { code, reason } = event as { code?: unknown; reason?: unknown };
-      note(`connection to ${url} lost (${String(code)}${reason ? ` ${String(reason)}` : ''}); reconnecting until interrupted`);
+      const why = typeof reason === 'string' && reason !== '' ? ` ${reason}` : '';
+      note(`connection to ${url} lost (${String(code)}${why}); reconnecting until interrupted`);
     }),
     client.on('error', (error) => {
       if (everConnected || told) return;

@@ -57,7 +57,17 @@ async function cliLines(args: string[], env: Record<string, string> = {}): Promi
   return parseLines(stdout);
 }
 
-type Line = { __typename: string; room: string; seq: number; event: string; data: unknown; cursor: string; publishedAt: string; sender: string | null; missed?: number | null };
+type Line = {
+  __typename: string;
+  room: string;
+  seq: number;
+  event: string;
+  data: unknown;
+  cursor: string;
+  publishedAt: string;
+  sender: string | null;
+  missed?: number | null;
+};
 
 const parseLines = (text: string): Line[] =>
   text
@@ -142,7 +152,8 @@ describe('usage', () => {
   it('should print the usage with --help, for the bin and each command, and the version', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['serve', 'publish <room> <event> <json>', 'tail <room>', 'history <room>']) expect(help.stdout).toContain(command);
+    for (const command of ['serve', 'publish <room> <event> <json>', 'tail <room>', 'history <room>'])
+      expect(help.stdout).toContain(command);
     for (const command of ['serve', 'publish', 'tail', 'history']) {
       const own = await cli([command, '--help']);
       expect(own.code).toBe(0);
@@ -204,12 +215,22 @@ describe('against replicas on Redis', () => {
     clients.push(client);
     const stream = subscribeWs(client, RoomMessagesDocument, { room: 'cli-redis' });
     const eventOf = (result: ExecutionResult<RoomMessagesSubscription>) => result.data!.messages as Line;
-    await untilLive(stream, (result) => eventOf(result).seq, () => mutate(server, 'cli-redis', 'probe'));
+    await untilLive(
+      stream,
+      (result) => eventOf(result).seq,
+      () => mutate(server, 'cli-redis', 'probe'),
+    );
 
     const [printed] = await cliLines(['publish', 'cli-redis', 'job.done', '{"job":42}', '--redis', redis.url, '--sender', 'worker']);
     expect(printed).toMatchObject({ __typename: 'Message', room: 'cli-redis', event: 'job.done', data: { job: 42 }, sender: 'worker' });
     const received = eventOf(await stream.next());
-    expect(received).toMatchObject({ seq: printed!.seq, cursor: printed!.cursor, data: { job: 42 }, sender: 'worker', publishedAt: printed!.publishedAt });
+    expect(received).toMatchObject({
+      seq: printed!.seq,
+      cursor: printed!.cursor,
+      data: { job: 42 },
+      sender: 'worker',
+      publishedAt: printed!.publishedAt,
+    });
   });
 
   it('should print history as NDJSON, after a cursor and up to a limit', async () => {
@@ -293,7 +314,9 @@ describe('against replicas on Redis', () => {
     expect(ran.stderr).toBe(`roomcast: UNREACHABLE: cannot reach ${nowhere}: connect ECONNREFUSED ${new URL(nowhere).host}\n`);
     expect((await cli(['history', 'lobby', '--url', nowhere])).code).toBe(3);
 
-    const noRedis = await cli(['publish', 'lobby', 'e', '1', '--redis', `redis://127.0.0.1:${await freePort()}`], { BROKER_TIMEOUT_MS: '300' });
+    const noRedis = await cli(['publish', 'lobby', 'e', '1', '--redis', `redis://127.0.0.1:${await freePort()}`], {
+      BROKER_TIMEOUT_MS: '300',
+    });
     expect(noRedis.code).toBe(1);
     expect(noRedis.stderr).toMatch(/^roomcast: UNAVAILABLE: .*ECONNREFUSED/);
   });
@@ -349,7 +372,10 @@ describe('serve', () => {
       'roomcast serve to listen',
       () => {
         if (server.process.exitCode !== null) throw new Error(`exited ${server.process.exitCode}: ${server.stderr()}`);
-        return server.stdout().split('\n').find((candidate) => candidate.includes('"roomcast listening"'));
+        return server
+          .stdout()
+          .split('\n')
+          .find((candidate) => candidate.includes('"roomcast listening"'));
       },
       20_000,
     );
@@ -398,7 +424,11 @@ describe('serve', () => {
   });
 
   it('should still start as `node dist/main.js` (npm start)', async () => {
-    const child = spawn(process.execPath, [join(root, 'dist/main.js')], { cwd: root, env: cliEnv({ PORT: '0', HOST: '127.0.0.1' }), stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, [join(root, 'dist/main.js')], {
+      cwd: root,
+      env: cliEnv({ PORT: '0', HOST: '127.0.0.1' }),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('close', resolve));

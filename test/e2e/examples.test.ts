@@ -70,10 +70,11 @@ const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javas
 function serveStatic(mounts: Record<string, string>): Promise<Server> {
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
-    const prefix = Object.keys(mounts).find((mount) => path.startsWith(mount));
-    const file = prefix && normalize(join(mounts[prefix]!, path.slice(prefix.length) || 'index.html'));
+    const mount = Object.entries(mounts).find(([prefix]) => path.startsWith(prefix));
+    const file = mount && normalize(join(mount[1], path.slice(mount[0].length) || 'index.html'));
     try {
-      if (!file || !file.startsWith(mounts[prefix!]!)) throw new Error('not found');
+      // normalize() resolves any ../ first: nothing outside the mounted directory is served.
+      if (!mount || !file?.startsWith(mount[1])) throw new Error('not found');
       const body = readFileSync(file);
       response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
     } catch {
@@ -83,16 +84,18 @@ function serveStatic(mounts: Record<string, string>): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-/** A page in a browser context of its own (a user of its own), with its errors collected. */
-async function openPage(url: string): Promise<{ page: Page; errors: string[] }> {
+/** A page in a browser context of its own (a user of its own), with its errors and the WebSocket frames it received. */
+async function openPage(url: string): Promise<{ page: Page; errors: string[]; frames: string[] }> {
   const context = await browser!.newContext();
   contexts.push(context);
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   const errors: string[] = [];
+  const frames: string[] = [];
   page.on('pageerror', (error) => errors.push(error.stack ?? String(error)));
+  page.on('websocket', (socket) => socket.on('framereceived', ({ payload }) => frames.push(String(payload))));
   await page.goto(url);
-  return { page, errors };
+  return { page, errors, frames };
 }
 
 async function publish(room: string, event: string, data: unknown) {
@@ -174,8 +177,32 @@ describe.runIf(haveChromium)('the frontend examples in a browser', () => {
       expect(lines.map((line) => line.seq)).toEqual(texts.map((_, i) => i + 1));
     }
     // Each sees the other present (and itself), after the restarts too.
-    for (const [page, other] of [[alice.page, bob.clientId], [bob.page, alice.clientId]] as const) {
-      await page.waitForFunction((id) => document.querySelector(`[data-testid=presence] [data-client-id="${id}"]`) !== null, other, { timeout: 15_000 });
+    for (const [page, other] of [
+      [alice.page, bob.clientId],
+      [bob.page, alice.clientId],
+    ] as const) {
+      await page.waitForFunction((id) => document.querySelector(`[data-testid=presence] [data-client-id="${id}"]`) !== null, other, {
+        timeout: 15_000,
+      });
+    }
+    // excludeSelf: a page's own messages never came back to it over the WebSocket; the other's did.
+    for (const [user, own] of [
+      [alice, 0],
+      [bob, 1],
+    ] as const) {
+      const received = (text: string) => user.frames.some((frame) => frame.includes(text));
+      expect(
+        texts
+          .slice(1)
+          .filter((_, i) => i % 2 === own)
+          .filter(received),
+      ).toEqual([]);
+      expect(
+        texts
+          .slice(1)
+          .filter((_, i) => i % 2 !== own)
+          .every(received),
+      ).toBe(true);
     }
     expect([...alice.errors, ...bob.errors]).toEqual([]);
   });
@@ -233,7 +260,9 @@ async function runTicker(room: string, count: number): Promise<{ seq: number; pr
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await within(new Promise((resolve) => child.once('exit', resolve)), 20_000, 'the ticker to publish its ticks').finally(() => child.kill());
+  const code = await within(new Promise((resolve) => child.once('exit', resolve)), 20_000, 'the ticker to publish its ticks').finally(() =>
+    child.kill(),
+  );
   if (code !== 0) throw new Error(`ticker exited with ${String(code)}: ${stderr}`);
   return JSON.parse(stdout.trim()) as { seq: number; price: number };
 }

@@ -10,7 +10,11 @@ export function App() {
   const join = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    setJoined({ name: String(form.get('name')).trim() || 'guest', room: String(form.get('room')).trim() || 'lobby' });
+    const field = (name: string) => {
+      const value = form.get(name);
+      return typeof value === 'string' ? value.trim() : '';
+    };
+    setJoined({ name: field('name') || 'guest', room: field('room') || 'lobby' });
   };
   return (
     <form className="join" onSubmit={join}>

@@ -51,7 +51,9 @@ export function useChat(room: string, name: string): Chat {
   const publish = useCallback(
     async (line: ChatLine) => {
       // The key makes a retry safe: a publish whose answer was lost is not stored twice.
-      const result = await client.mutation(SendChatDocument, { room, data: { name: line.name, text: line.text }, key: line.key }).toPromise();
+      const result = await client
+        .mutation(SendChatDocument, { room, data: { name: line.name, text: line.text }, key: line.key })
+        .toPromise();
       if (result.data) dispatch({ type: 'stored', key: line.key, seq: result.data.publish.seq });
       else dispatch({ type: 'failed', key: line.key });
     },

@@ -39,11 +39,9 @@ export function usePresence(room: string, ws: RoomcastClient): Presence {
   }, [client, room]);
 
   useEffect(() => {
-    const query = client
-      .query(WhoIsHereDocument, { room }, { requestPolicy: 'network-only', viaWebSocket: true })
-      .subscribe(({ data }) => {
-        if (data) setPresence({ count: data.presence.count, members: new Map(data.presence.members.map((m) => [keyOf(m), m])) });
-      });
+    const query = client.query(WhoIsHereDocument, { room }, { requestPolicy: 'network-only', viaWebSocket: true }).subscribe(({ data }) => {
+      if (data) setPresence({ count: data.presence.count, members: new Map(data.presence.members.map((m) => [keyOf(m), m])) });
+    });
     return () => query.unsubscribe();
   }, [client, room, asked]);
 

@@ -2,6 +2,7 @@ import { ApolloClient, HttpLink, InMemoryCache, split } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
 import { createRoomcastClient } from '@roomcast/client';
+import { Kind, OperationTypeNode } from 'graphql';
 import { httpUrl, wsUrl } from './config';
 
 /** The WebSocket: every subscription resumes from its last cursor after a reconnect. */
@@ -9,7 +10,7 @@ export const ws = createRoomcastClient({ url: wsUrl });
 
 const isSubscription = ({ query }: { query: Parameters<typeof getMainDefinition>[0] }) => {
   const definition = getMainDefinition(query);
-  return definition.kind === 'OperationDefinition' && definition.operation === 'subscription';
+  return definition.kind === Kind.OPERATION_DEFINITION && definition.operation === OperationTypeNode.SUBSCRIPTION;
 };
 
 export const apollo = new ApolloClient({

@@ -3,15 +3,14 @@
  * anywhere but this machine aborted: the page must render from the installed package alone, and a
  * subscription typed into its editor must run over the WebSocket and show published messages.
  */
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page, type WebSocket } from 'playwright-core';
+import type { Browser, Page, WebSocket } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PublishDocument } from '../generated/graphql.js';
+import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
 import { postGraphQL } from '../helpers/clients.js';
 import { startTestServer, type TestServer } from '../helpers/in-process.js';
 import { waitFor } from '../helpers/wait.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ROOM = 'graphiql';
 const SUBSCRIPTION = `subscription { messages(room: "${ROOM}") { ... on Message { seq data } } }`;
 const SCREENSHOT = '/tmp/graphiql.png';
@@ -19,31 +18,12 @@ const SCREENSHOT = '/tmp/graphiql.png';
 let server: TestServer;
 let browser: Browser;
 
-// CI installs Chromium and must run this test; on a developer's machine without one it is skipped
-// with a note rather than failing the whole suite.
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
-if (!haveChromium) console.warn(`skipping the GraphiQL browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const haveChromium = chromiumAvailable('the GraphiQL browser test');
 
 beforeAll(async () => {
   if (!haveChromium) return;
   server = await startTestServer();
-  // chromium.launch gives the browser a fresh temporary profile and deletes it on close.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

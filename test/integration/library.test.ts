@@ -155,6 +155,28 @@ describe('where it serves', () => {
     expect(await (await fetch(`${base}/graphql`)).text()).toBe('app 404');
   });
 
+  it('close() ends its event streams and WebSockets on a server it is attached to, which stays up', async () => {
+    const app = createServer((_req, res) => void res.end('app'));
+    const base = await listening(app);
+    leftovers.push(() => closed(app));
+    const server = await createRoomcast(QUIET);
+    server.attach(app);
+    const first = await publish(`${base}/graphql`, 'closing', { n: 1 });
+    const after = (first.body.data?.publish as { cursor: string }).cursor;
+    const sse = subscribeSse(`${base}/graphql`, RoomMessagesDocument, { room: 'closing', after });
+    leftovers.push(() => sse.dispose());
+    expect((await sse.opened).status).toBe(200);
+    const client = wsClient(`${base.replace(/^http/, 'ws')}/graphql`);
+    leftovers.push(() => client.dispose());
+    const ws = subscribeWs(client, RoomMessagesDocument, { room: 'closing', after });
+    await publish(`${base}/graphql`, 'closing', { n: 2 });
+    await Promise.all([sse.next(), ws.next()]);
+    await server.close();
+    await Promise.all([sse.ended(), ws.ended()]);
+    expect(ws.error).toMatchObject({ code: 1012 });
+    expect(await (await fetch(`${base}/graphql`)).text()).toBe('app');
+  });
+
   it('mounts in Express 5: middleware for /graphql, the upgrade listener on its server', async () => {
     const server = await roomcast({});
     const app = express();
@@ -332,6 +354,17 @@ describe('close() with Redis', () => {
   });
 });
 
+describe('the authorize hook with auth off', () => {
+  it('decides for every (anonymous) client', async () => {
+    const server = await roomcast({ port: 0, authorize: (_identity, operation, room) => operation !== 'publish' || room === 'open' });
+    const { url } = await server.listen();
+    expect((await publish(url, 'open', 1)).status).toBe(200);
+    const refused = await publish(url, 'closed', 1);
+    expect([refused.status, refused.body.errors?.[0]?.extensions?.code]).toEqual([401, 'UNAUTHENTICATED']);
+    expect((await post(url, print(HistoryDocument), { room: 'closed' })).status).toBe(200);
+  });
+});
+
 describe('the authorize hook', () => {
   const SECRET = 'a-library-test-secret-of-32-bytes!!';
   const key = new TextEncoder().encode(SECRET);
@@ -443,6 +476,20 @@ describe('the authorize hook', () => {
         seq: 1,
       });
       await client.dispose();
+    });
+
+    it('a hook that does not answer within brokerTimeoutMs: UNAVAILABLE', async () => {
+      const hanging = await roomcast({
+        port: 0,
+        directDelivery,
+        brokerTimeoutMs: 200,
+        authorize: () => new Promise<boolean>(() => {}),
+        logger,
+      });
+      const { url: slowUrl } = await hanging.listen();
+      const answer = await publish(slowUrl, 'lobby', 1);
+      expect([answer.status, codeOf(answer)]).toEqual([503, 'UNAVAILABLE']);
+      expect(lines.some((line) => line.msg === 'the authorize hook did not answer in time' && line.room === 'lobby')).toBe(true);
     });
 
     it('anonymous WebSocket clients are asked about too: UNAUTHENTICATED when refused', async () => {

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { InspectDocument, PublishDocument, RoomMessagesDocument, type InspectQuery } from '../generated/graphql.js';
 import { postGraphQL, subscribeSse, subscribeWs, wsClient, type HttpResult } from '../helpers/clients.js';
 import { serversOfThisFile, type TestServer } from '../helpers/in-process.js';
+import { loadConfig } from '../../src/config.js';
+import { inspectorKeys } from '../../src/inspector/redis-keys.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { startReplica } from '../helpers/replica.js';
 import { waitFor } from '../helpers/wait.js';
@@ -155,6 +157,22 @@ describe('several replicas on Redis', () => {
     expect(shares(after)).toEqual(['shared 2: a=2']);
   });
 
+  it('should ignore a malformed report in Redis rather than fail', async () => {
+    const prefix = 'insp-bad:';
+    const server = await startServer({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, INSPECTOR_INTERVAL_MS: '100', REPLICA_ID: 'sane' });
+    const keys = inspectorKeys(prefix);
+    const now = Date.now();
+    // Anything that can write to the Redis can write there: not JSON, the wrong shape, another's key.
+    await redis.command('ZADD', keys.replicas, now, 'garbage', now, 'shapeless', now, 'impostor');
+    await redis.command('SET', keys.report('garbage'), '{not json', 'PX', 60_000);
+    await redis.command('SET', keys.report('shapeless'), JSON.stringify({ replica: 'x', rooms: 'many' }), 'PX', 60_000);
+    const impostor = { replica: 'impostor', instance: 'someone-else', reportedAt: now, roomCount: 0, subscriptions: 0, rooms: [] };
+    await redis.command('SET', keys.report('impostor'), JSON.stringify(impostor), 'PX', 60_000);
+    const { status, body } = await inspect(server);
+    expect(status).toBe(200);
+    expect(body.data?.replicas.map((r) => r.replica)).toEqual(['sane']);
+  });
+
   it('should drop a replica killed outright within 3 reporting intervals', { timeout: 60_000 }, async () => {
     const intervalMs = 300;
     const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'insp-kill:', INSPECTOR_INTERVAL_MS: String(intervalMs) };
@@ -171,6 +189,15 @@ describe('several replicas on Redis', () => {
     } finally {
       await doomed.stop('SIGKILL');
     }
+  });
+});
+
+describe('configuration', () => {
+  it('should name each bad inspector variable', () => {
+    const env = { INSPECTOR: 'maybe', INSPECTOR_INTERVAL_MS: '10', INSPECTOR_MAX_ROOMS: '0' };
+    expect(() => loadConfig(env)).toThrow(/INSPECTOR must be on or off \(got "maybe"\)/);
+    expect(() => loadConfig(env)).toThrow(/INSPECTOR_INTERVAL_MS must be an integer from 50 to 600000 \(got "10"\)/);
+    expect(() => loadConfig(env)).toThrow(/INSPECTOR_MAX_ROOMS must be an integer from 1 to 10000 \(got "0"\)/);
   });
 });
 

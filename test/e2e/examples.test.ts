@@ -48,11 +48,7 @@ beforeAll(async () => {
   staticOrigin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   // The server's URL is built into the pages (VITE_ROOMCAST_URL), so the port is chosen first.
   const env = { ...process.env, VITE_ROOMCAST_URL: `http://127.0.0.1:${apiPort}/graphql` };
-  await Promise.all(
-    Object.entries(EXAMPLES).map(([name, dir]) =>
-      promisify(execFile)('npm', ['run', 'build', '--', '--outDir', join(work, name), '--logLevel', 'warn'], { cwd: join(root, dir), env }),
-    ),
-  );
+  await Promise.all(Object.entries(EXAMPLES).map(([name, dir]) => buildExample(dir, join(work, name), env)));
   [replica, browser] = await Promise.all([startReplica(replicaEnv()), launchChromium()]);
 }, 120_000);
 afterAll(async () => {
@@ -63,6 +59,17 @@ afterAll(async () => {
   await redis?.stop();
   rmSync(work, { recursive: true, force: true });
 });
+
+/** The example's own `npm run build` (codegen, tsc --noEmit, vite build), into `outDir`. */
+async function buildExample(dir: string, outDir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  try {
+    await promisify(execFile)('npm', ['run', 'build', '--', '--outDir', outDir, '--logLevel', 'warn'], { cwd: join(root, dir), env });
+  } catch (error) {
+    // tsc and codegen report on stdout, which the error's message leaves out.
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`npm run build failed in ${dir}:\n${stdout}\n${stderr}`, { cause: error });
+  }
+}
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
 
@@ -176,7 +183,7 @@ describe.runIf(haveChromium)('the frontend examples in a browser', () => {
       expect(lines.map((line) => line.state)).toEqual(texts.map(() => 'sent'));
       expect(lines.map((line) => line.seq)).toEqual(texts.map((_, i) => i + 1));
     }
-    // Each sees the other present (and itself), after the restarts too.
+    // Each sees the other present, after the restarts too.
     for (const [page, other] of [
       [alice.page, bob.clientId],
       [bob.page, alice.clientId],

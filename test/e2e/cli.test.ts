@@ -290,6 +290,31 @@ describe('against replicas on Redis', () => {
     expect(await tail.stop('SIGTERM')).toBe(0);
   });
 
+  it('should tail and read the broadcast stream as room "*"', async () => {
+    const [first] = await cliLines(['publish', '*', 'first', '1', '--url', url]);
+    const tail = start(['tail', '*', '--after', first!.cursor, '--url', url]);
+    const [second] = await cliLines(['publish', '*', 'second', '2', '--url', url]);
+    await waitFor('the broadcast', () => tail.lines.length === 1);
+    expect(tail.lines).toEqual([second]);
+    expect(await cliLines(['history', '*', '--after', first!.cursor, '--url', url])).toEqual([second]);
+    expect(await tail.stop('SIGINT')).toBe(0);
+  });
+
+  it('should keep trying a server that is not up yet, and start once it is', async () => {
+    const port = await freePort();
+    const tail = start(['tail', 'cli-later', '--url', `ws://127.0.0.1:${port}/graphql`]);
+    await waitFor('the tail to say it cannot connect', () => tail.stderr().includes('retrying until interrupted'));
+    const later = await replica({ PORT: String(port) });
+    await waitFor('the tail to print a probe', async () => {
+      await mutate(later, 'cli-later', 'probe');
+      return tail.lines.length > 0;
+    });
+    expect(tail.lines[0]).toMatchObject({ room: 'cli-later', data: 'probe' });
+    expect(tail.stderr().match(/cannot connect/g)).toHaveLength(1);
+    expect(await tail.stop('SIGINT')).toBe(0);
+    await later.stop();
+  });
+
   it("should print the server's code and exit 1 when it refuses", async () => {
     const cases: [string[], string][] = [
       [['publish', 'bad room!', 'e', '1', '--url', url], 'BAD_USER_INPUT'],

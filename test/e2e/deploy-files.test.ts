@@ -98,7 +98,11 @@ describe('compose.yaml', () => {
     const cfg = read('deploy/haproxy/haproxy.cfg');
     expect(cfg).toMatch(new RegExp(`^\\s*bind :${published}$`, 'm'));
     const servers = [...cfg.matchAll(/^\s*server (\S+) (\S+):4000$/gm)].map(([, , host]) => host);
-    expect(servers.sort()).toEqual(replicaServices().map(([name]) => name).sort());
+    expect(servers.sort()).toEqual(
+      replicaServices()
+        .map(([name]) => name)
+        .sort(),
+    );
   });
 });
 

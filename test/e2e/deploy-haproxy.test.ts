@@ -30,7 +30,10 @@ describe.skipIf(!bin)('HAProxy from deploy/haproxy/haproxy.cfg in front of three
   beforeAll(async () => {
     redis = await RedisServer.start(inject('redisServerBin'));
     replicas = await Promise.all(['a', 'b', 'c'].map((name) => startReplica({ REDIS_URL: redis.url, REPLICA_ID: name, TRUST_PROXY: '1' })));
-    balancer = await startHaproxy(bin!, replicas.map((replica) => `127.0.0.1:${replica.port}`));
+    balancer = await startHaproxy(
+      bin!,
+      replicas.map((replica) => `127.0.0.1:${replica.port}`),
+    );
   });
   afterAll(async () => {
     for (const stream of streams) stream.dispose();
@@ -58,7 +61,7 @@ describe.skipIf(!bin)('HAProxy from deploy/haproxy/haproxy.cfg in front of three
     clients.push(client);
     const ws = subscribeWs(client, RoomMessagesDocument, { room, after: first.cursor });
     const sse = subscribeSse(graphqlUrl(), RoomMessagesDocument, { room, after: first.cursor });
-    streams.push(ws as Stream<unknown>, sse as Stream<unknown>);
+    streams.push(ws, sse);
     expect((await sse.opened).headers.get('content-type')).toMatch(/^text\/event-stream/);
     for (let n = 1; n <= 5; n++) await publish(room, { n });
     const expected = [1, 2, 3, 4, 5].map((n) => ({ seq: first.seq + n, data: { n } }));
@@ -73,7 +76,7 @@ describe.skipIf(!bin)('HAProxy from deploy/haproxy/haproxy.cfg in front of three
       const client = wsClient(graphqlUrl().replace(/^http/, 'ws'));
       clients.push(client);
       const acknowledged = new Promise((resolve) => client.on('connected', resolve));
-      streams.push(subscribeWs(client, RoomMessagesDocument, { room: 'idle' }) as Stream<unknown>);
+      streams.push(subscribeWs(client, RoomMessagesDocument, { room: 'idle' }));
       await within(acknowledged, 5_000, `WebSocket ${i + 1} through haproxy`);
     }
     const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);

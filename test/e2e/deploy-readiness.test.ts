@@ -80,7 +80,11 @@ function exitCode({ process: child }: Replica): Promise<number | null> {
 
 function openSocket(port: number): Promise<Socket> {
   const socket = connect(port, '127.0.0.1');
-  return within(new Promise((resolve, reject) => socket.once('connect', () => resolve(socket)).once('error', reject)), 5_000, 'a TCP connection');
+  return within(
+    new Promise((resolve, reject) => socket.once('connect', () => resolve(socket)).once('error', reject)),
+    5_000,
+    'a TCP connection',
+  );
 }
 
 /** Everything the server writes until it has sent a whole response head. */

@@ -64,7 +64,11 @@ describe("the Dockerfile's runtime stage, replayed in an empty directory", () =>
     // The image's HEALTHCHECK command, as Docker runs it inside the container (PORT from its ENV).
     const [check, ...checkArgs] = execForm(runtime.instructions.find((i) => i.keyword === 'HEALTHCHECK')!.args);
     expect(check).toBe('node');
-    await promisify(execFile)(process.execPath, checkArgs, { cwd: app, env: { ...process.env, PORT: String(replica.port) }, timeout: 10_000 });
+    await promisify(execFile)(process.execPath, checkArgs, {
+      cwd: app,
+      env: { ...process.env, PORT: String(replica.port) },
+      timeout: 10_000,
+    });
     const page = await fetch(replica.url, { headers: { accept: 'text/html' } });
     expect([page.status, await page.text()]).toEqual([200, expect.stringContaining('Roomcast')]);
 

@@ -66,7 +66,7 @@ describe.skipIf('missing' in commit)(`a rolling upgrade: ${PREVIOUS_RELEASE} and
   };
   const subscribe = (replica: Replica, room: string, after: string) => {
     const stream = subscribeWs(connect(replica), RoomMessagesDocument, { room, after });
-    streams.push(stream as Stream<unknown>);
+    streams.push(stream);
     return stream;
   };
   const publish = async (replica: Replica, room: string, data: unknown, idempotencyKey?: string) => {
@@ -112,7 +112,7 @@ describe.skipIf('missing' in commit)(`a rolling upgrade: ${PREVIOUS_RELEASE} and
     const rooms = ['pos-a', 'pos-b'];
     const firsts = [await publish(previous, rooms[0]!, 'a0'), await publish(current, rooms[1]!, 'b0')];
     const before = subscribeWs(connect(previous), RoomsMessagesDocument, { rooms, after: firsts.map((m) => m.cursor) });
-    streams.push(before as Stream<unknown>);
+    streams.push(before);
     await publish(current, rooms[0]!, 'a1');
     const [delivered] = await before.take(1);
     const position = (delivered!.extensions as { position?: string } | undefined)?.position;
@@ -121,7 +121,7 @@ describe.skipIf('missing' in commit)(`a rolling upgrade: ${PREVIOUS_RELEASE} and
     await publish(previous, rooms[1]!, 'b1');
     await publish(current, rooms[0]!, 'a2');
     const after = subscribeWs(connect(current), RoomsMessagesDocument, { rooms, after: [position!] });
-    streams.push(after as Stream<unknown>);
+    streams.push(after);
     const replayed = (await after.take(2)).map(messageIn).map(({ room, data }) => `${room}:${String(data)}`);
     expect(replayed.sort()).toEqual(['pos-a:a2', 'pos-b:b1']);
     await after.expectNothing(100);

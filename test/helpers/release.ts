@@ -18,7 +18,10 @@ const run = promisify(execFile);
 /** The full hash of `commit` when this checkout has it, else why not (not a git checkout, a shallow clone). */
 export function resolveCommit(commit: string): { hash: string } | { missing: string } {
   try {
-    const hash = execFileSync('git', ['-C', root, 'rev-parse', '--verify', '--quiet', `${commit}^{commit}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    const hash = execFileSync('git', ['-C', root, 'rev-parse', '--verify', '--quiet', `${commit}^{commit}`], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
     return hash ? { hash } : { missing: `commit ${commit} is not in this checkout's history (a shallow clone?)` };
   } catch (error) {
     return { missing: `cannot read commit ${commit} from git (${error instanceof Error ? error.message.split('\n')[0] : String(error)})` };

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-export interface Instruction {
+interface Instruction {
   /** Upper-case keyword: FROM, COPY, RUN, CMD… */
   readonly keyword: string;
   readonly args: string;

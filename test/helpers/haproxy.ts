@@ -29,7 +29,7 @@ export function findHaproxyBinary(): string | undefined {
 }
 
 /** The deploy config with `bind :8080` on 127.0.0.1:`port` and its servers at `servers` (host:port), in order. */
-export function templateConfig(port: number, servers: readonly string[]): string {
+function templateConfig(port: number, servers: readonly string[]): string {
   const text = readFileSync(CONFIG, 'utf8');
   let index = 0;
   const replaced = text

@@ -29,7 +29,9 @@ const streams: Stream<unknown>[] = [];
 describe.skipIf(!bin)('HAProxy from deploy/haproxy/haproxy.cfg in front of three replicas', () => {
   beforeAll(async () => {
     redis = await RedisServer.start(inject('redisServerBin'));
-    replicas = await Promise.all(['a', 'b', 'c'].map((name) => startReplica({ REDIS_URL: redis.url, REPLICA_ID: name, TRUST_PROXY: '1' })));
+    replicas = await Promise.all(
+      ['a', 'b', 'c'].map((name) => startReplica({ REDIS_URL: redis.url, REPLICA_ID: name, TRUST_PROXY: '1', DRAIN_MS: '1000' })),
+    );
     balancer = await startHaproxy(
       bin!,
       replicas.map((replica) => `127.0.0.1:${replica.port}`),
@@ -88,7 +90,31 @@ describe.skipIf(!bin)('HAProxy from deploy/haproxy/haproxy.cfg in front of three
     // replica, leave the replicas at most one connection apart (round robin could leave them two).
     expect(Math.max(...after) - Math.min(...after)).toBeLessThanOrEqual(1);
   });
+
+  // Last: it stops Redis and one replica. HAProxy reports each server going down on stderr.
+  it('should keep every replica in rotation while Redis is away, and take out a draining one', async () => {
+    await redis.kill();
+    for (const replica of replicas) {
+      await waitFor('/readyz to answer 503 without Redis', async () => (await fetch(new URL('/readyz', replica.url))).status === 503);
+    }
+    // Two failed checks 2 s apart would take a server out (fall 2, inter 2s): give them time to fail.
+    await expectNoLine(balancer!.output, /is DOWN/, 5_000);
+    expect((await fetch(`${balancer!.url}/healthz`)).status).toBe(200);
+    await replicas[2]!.stop();
+    await waitFor('haproxy to take the stopped replica out', () =>
+      balancer!.output.some((line) => /replicas\/replica3 is DOWN/.test(line)),
+    );
+    // (Each change comes twice: on stderr, and in the log on stdout.)
+    const down = new Set(balancer!.output.flatMap((line) => /Server replicas\/(\S+) is DOWN/.exec(line)?.slice(1) ?? []));
+    expect([...down]).toEqual(['replica3']);
+  });
 });
+
+/** Fails if a line matching `pattern` appears within `ms` (a bounded "nothing happens" check). */
+async function expectNoLine(lines: string[], pattern: RegExp, ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  expect(lines.filter((line) => pattern.test(line))).toEqual([]);
+}
 
 /** Long-lived connections of one replica (WebSockets and event streams), from its /metrics. */
 async function connectionCount(replica: Replica): Promise<number> {

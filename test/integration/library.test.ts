@@ -4,9 +4,12 @@
  * client and fetch; the authorize hook over HTTP, SSE and the WebSocket (direct delivery on and off);
  * bad options; close() freeing the port and quitting Redis.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import express from 'express';
 import Fastify from 'fastify';
 import { print } from 'graphql';
@@ -211,8 +214,14 @@ describe('where it serves', () => {
   });
 
   it('mounts in Fastify 5: a hijacked route on the raw request, the body left unparsed, the upgrade on its server', async () => {
-    const server = await roomcast({});
     const app = Fastify();
+    // Registered first, so stopped last. Its fetch keep-alive connections are dropped as closed() does:
+    // Fastify's app.close() waits for connections it does not take for idle.
+    leftovers.push(() => {
+      app.server.closeAllConnections();
+      return app.close();
+    });
+    const server = await roomcast({});
     app.get('/hello', async () => 'hello from fastify');
     await app.register(async (scope) => {
       // Roomcast reads the body itself: no Fastify parser may consume the raw request first.
@@ -230,10 +239,42 @@ describe('where it serves', () => {
     });
     app.server.on('upgrade', server.upgrade);
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
-    leftovers.push(() => app.close());
     await roundTrip(base, 'fastify');
     expect(await (await fetch(`${base}/hello`)).text()).toBe('hello from fastify');
     expect((await fetch(`${base}/graphql/schema.graphql`)).status).toBe(200);
+  });
+});
+
+describe('docs/library.md', () => {
+  it('has TypeScript examples that type-check against the package (roomcast resolves to dist/, as installed)', async () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const blocks = [...readFileSync(join(root, 'docs/library.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(6);
+    // In the repository, so that `roomcast` is the package itself (its exports) and express/fastify resolve.
+    const dir = mkdtempSync(join(root, '.library-docs-'));
+    leftovers.push(() => rmSync(dir, { recursive: true, force: true }));
+    // The one name the examples leave to you: your permission service.
+    writeFileSync(
+      join(dir, 'yours.d.ts'),
+      'declare const permissions: { canAccess(user: string | null, room: string, operation: string): Promise<boolean> };\n',
+    );
+    const files = blocks.map((code, i) => {
+      const file = join(dir, `example-${i}.ts`);
+      writeFileSync(file, code);
+      return file;
+    });
+    const { default: ts } = await import('typescript');
+    const program = ts.createProgram([...files, join(dir, 'yours.d.ts')], {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      strict: true,
+      skipLibCheck: true,
+      noEmit: true,
+      types: ['node'],
+    });
+    const problems = ts.getPreEmitDiagnostics(program).map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+    expect(problems).toEqual([]);
   });
 });
 

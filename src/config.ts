@@ -103,6 +103,12 @@ export interface Config {
    * `METRICS_PORT`. Listens on `HOST`, like the API.
    */
   readonly metricsPort: number | undefined;
+  /** Serve the room inspector at `/inspect` and answer its queries (inspector/). `INSPECTOR`, default on. */
+  readonly inspector: boolean;
+  /** How often each replica reports its rooms to the others; gone after 3 of these. `INSPECTOR_INTERVAL_MS`, default 5000. */
+  readonly inspectorIntervalMs: number;
+  /** Rooms each replica reports, those with the most subscribers. `INSPECTOR_MAX_ROOMS`, default 100. */
+  readonly inspectorMaxRooms: number;
   /** `LOG_LEVEL`: debug, info, warn, error or silent. Default info. */
   readonly logLevel: LogLevel;
   /** Name of this process in logs. `REPLICA_ID`, default `<hostname>:<port>`. */
@@ -173,6 +179,9 @@ export function loadConfig(env: Env = process.env): Config {
     metrics: bool('METRICS', true),
     metricsPath: parseMetricsPath(nonEmpty(env.METRICS_PATH), problems),
     metricsPort: nonEmpty(env.METRICS_PORT) === undefined ? undefined : int('METRICS_PORT', 0, 0, 65535),
+    inspector: bool('INSPECTOR', true),
+    inspectorIntervalMs: int('INSPECTOR_INTERVAL_MS', 5_000, 50, 600_000),
+    inspectorMaxRooms: int('INSPECTOR_MAX_ROOMS', 100, 1, 10_000),
     logLevel: parseLogLevel(nonEmpty(env.LOG_LEVEL), problems),
     replicaId: nonEmpty(env.REPLICA_ID) ?? `${hostname()}:${port}`,
   };
@@ -225,8 +234,8 @@ function parseOrigins(raw: string | undefined, problems: string[]): readonly str
 /** An absolute path that is none of the server's own (the GraphQL endpoint, under it, the probes). */
 function parseMetricsPath(raw: string | undefined, problems: string[]): string {
   if (raw === undefined) return '/metrics';
-  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(raw) || ['/', '/graphql', '/healthz', '/readyz'].includes(raw) || raw.startsWith('/graphql/')) {
-    problems.push(`METRICS_PATH must be a path like /metrics, other than /, /graphql, /healthz and /readyz (got ${JSON.stringify(raw)})`);
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(raw) || ['/', '/graphql', '/healthz', '/readyz'].includes(raw) || /^\/(graphql|readyz)\//.test(raw)) {
+    problems.push(`METRICS_PATH must be a path like /metrics, other than /, /graphql, /healthz, /readyz and /readyz/replica (got ${JSON.stringify(raw)})`);
     return '/metrics';
   }
   return raw;

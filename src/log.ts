@@ -49,6 +49,14 @@ export function createLogger(level: LogLevel, base: LogFields = {}): Logger {
   return wrap(logger);
 }
 
+/**
+ * An embedder's own pino logger (src/index.ts), as Roomcast's: its lines carry `base`, and the same
+ * redaction and error fields as createLogger's, whatever the embedder configured.
+ */
+export function adoptPino(logger: PinoLogger, base: LogFields = {}): Logger {
+  return wrap(logger.child(base, { redact: { paths: REDACT, censor: '[redacted]' }, serializers: { error: errorFields, err: errorFields } }));
+}
+
 function wrap(logger: PinoLogger): Logger {
   return {
     debug: (msg, fields) => logger.debug(fields ?? {}, msg),

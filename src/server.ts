@@ -9,6 +9,7 @@ import { startAuth } from './auth/services.js';
 import { brokerFromConfig, type Broker } from './broker/index.js';
 import type { Config } from './config.js';
 import { createLimits } from './limits/index.js';
+import { createInspectorPage, directoryFromConfig } from './inspector/index.js';
 import { presenceFromConfig } from './presence/index.js';
 import type { Logger } from './log.js';
 import { startMetricsEndpoint } from './metrics/endpoint.js';
@@ -17,6 +18,7 @@ import { createHttpHandler, GRAPHQL_PATH } from './transports/http.js';
 import { nodeRequestListener } from './transports/node-http.js';
 import { originPolicy as createOriginPolicy } from './transports/origins.js';
 import { attachWebSocket } from './transports/ws.js';
+import type { AuthorizeHook } from './auth/policy.js';
 
 /** Largest HTTP request head (request line and headers). */
 const MAX_HEADER_BYTES = 64 * 1024;
@@ -40,14 +42,34 @@ export interface ServerOptions {
    * transport (HTTP, its fast path, SSE, WebSocket with direct delivery on or off).
    */
   readonly plugins?: readonly Plugin[];
+  /** An embedder's authorization hook: when given, it decides instead of the capabilities, on every path (auth/policy.ts). */
+  readonly authorize?: AuthorizeHook | undefined;
 }
 
-export async function startServer(config: Config, log: Logger, { plugins }: ServerOptions = {}): Promise<RoomcastServer> {
+export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RoomcastServer> {
+  return (await composeServer(config, log, options)).listen();
+}
+
+/**
+ * Everything but the listening socket, for embedders (src/library/): the HTTP server is not
+ * listening, and its 'request' and 'upgrade' events are Roomcast's handlers, fed requests of
+ * another server. `close()` stops everything, listening or not.
+ */
+export interface ComposedServer {
+  readonly httpServer: Server;
+  /** Listens on PORT and HOST. */
+  listen(): Promise<RoomcastServer>;
+  close(): Promise<void>;
+}
+
+export async function composeServer(config: Config, log: Logger, { plugins, authorize }: ServerOptions = {}): Promise<ComposedServer> {
   const metrics = new Metrics(config.metrics);
   const broker = brokerFromConfig(config, log, metrics);
   const limits = createLimits(config, log);
-  const auth = withAuthMetrics(startAuth(config, log), metrics);
+  const auth = withAuthMetrics(startAuth(config, log, authorize), metrics);
   const presence = presenceFromConfig(config, log);
+  const inspector = directoryFromConfig(config, broker, log);
+  const inspectorPage = createInspectorPage(config.inspector);
   if (!auth.authenticator.enabled) {
     log.warn('auth is off: anyone who can reach this server may read, subscribe and publish to every room (set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY(_FILE) or AUTH_JWKS_URL)');
   }
@@ -62,12 +84,14 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
     introspection: config.introspection,
     limits,
     ready: async () => !draining && (await broker.ready()),
+    replicaReady: () => !draining,
     maxPayloadBytes: config.maxPayloadBytes,
     maxRoomsPerSubscription: config.maxRoomsPerSubscription,
     maxBodyBytes: config.httpMaxBodyBytes,
     log,
     plugins,
     metrics,
+    inspector,
   });
   // Before the API listens: the metrics' own port (METRICS_PORT) fails the start-up if it is taken.
   const metricsEndpoint = await startMetricsEndpoint(metrics, { enabled: config.metrics, path: config.metricsPath, port: config.metricsPort, host: config.host }, log);
@@ -77,7 +101,7 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
   // in every room in Last-Event-ID: up to ~30 KB for 100 rooms of 128 characters, past Node's 16 KiB.
   const httpServer = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     requests.track(req, res);
-    if (!metricsEndpoint.handle(req, res)) handle(req, res);
+    if (!metricsEndpoint.handle(req, res) && !inspectorPage.handle(req, res)) handle(req, res);
   });
   const ws = attachWebSocket(httpServer, yoga, auth, log, {
     originPolicy,
@@ -95,17 +119,6 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
   metrics.watch({ webSocketConnections: () => ws.connectionCount, subscriptions: () => broker.subscriptionCount, roomsListened: () => broker.roomCount, brokerReady: () => broker.ready() });
   await Promise.all([awaitBroker(broker, config.brokerTimeoutMs, log), limits.ready(config.brokerTimeoutMs)]);
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.port, config.host, () => {
-      httpServer.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = httpServer.address() as AddressInfo;
-  const url = `http://${displayHost(config.host)}:${port}${GRAPHQL_PATH}`;
-  log.info('roomcast listening', { url, broker: broker.kind, replica: config.replicaId });
-
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -119,6 +132,7 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
       await stopped;
       // After the WebSockets: their members are in their leave grace, which the other replicas keep.
       await presence.close();
+      await inspector?.close();
       await broker.close();
       await limits.close();
       await auth.close();
@@ -127,7 +141,20 @@ export async function startServer(config: Config, log: Logger, { plugins }: Serv
     })();
     return closing;
   };
-  return { url, port, httpServer, close };
+  const listen = async (): Promise<RoomcastServer> => {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.port, config.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = httpServer.address() as AddressInfo;
+    const url = `http://${displayHost(config.host)}:${port}${GRAPHQL_PATH}`;
+    log.info('roomcast listening', { url, broker: broker.kind, replica: config.replicaId });
+    return { url, port, httpServer, close };
+  };
+  return { httpServer, listen, close };
 }
 
 /** Counts requests in flight, except event streams, which never end by themselves. */

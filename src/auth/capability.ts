@@ -5,11 +5,11 @@
  * - A pattern is an exact room id, a prefix ending in `*` (`team:42:*` matches `team:42:x`), or `*`
  *   alone for every room. The broadcast stream is the key `@broadcast` and administration `@admin`;
  *   `*` includes neither.
- * - Operations: subscribe, publish, history, presence (rooms and `@broadcast`), revoke (`@admin`), or
- *   `*` for all of them.
+ * - Operations: subscribe, publish, history, presence (rooms and `@broadcast`), revoke and inspect
+ *   (`@admin`), or `*` for all of them.
  */
 
-export const OPERATIONS = ['subscribe', 'publish', 'history', 'presence', 'revoke'] as const;
+export const OPERATIONS = ['subscribe', 'publish', 'history', 'presence', 'revoke', 'inspect'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** The broadcast stream (`broadcast`, `broadcasts`, `history(room: "*")`) as a capability key. */

@@ -66,6 +66,10 @@ export interface Broker {
   /** Room subscriptions live now, and rooms listened to, on this replica (for metrics). */
   readonly subscriptionCount: number;
   readonly roomCount: number;
+  /** Each room with subscriptions on this replica, and how many (the inspector's periodic read). */
+  roomSubscriptions(): IterableIterator<[room: string, subscriptions: number]>;
+  /** The room's position now: its epoch (null without history) and newest seq (0 without). */
+  head(room: string): Promise<{ readonly epoch: string | null; readonly seq: number }>;
   close(): Promise<void>;
 }
 
@@ -243,6 +247,14 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
     get roomCount() {
       return fanout.roomCount;
     },
+
+    roomSubscriptions: () => fanout.memberCounts(),
+
+    head: (room) =>
+      guard(async () => {
+        const { epoch, seq } = await backend.read(room, { latest: 0 });
+        return { epoch, seq };
+      }),
 
     async close() {
       if (closed) return;

@@ -63,6 +63,11 @@ export class Fanout {
     return this.rooms.size;
   }
 
+  /** Each room with local subscribers and how many (read now and then by the inspector, never per message). */
+  *memberCounts(): IterableIterator<[room: string, members: number]> {
+    for (const [room, group] of this.rooms) if (group.members.size > 0) yield [room, group.members.size];
+  }
+
   private open(room: string): RoomGroup {
     const group: RoomGroup = { members: new Set(), listening: this.backend.listen(room), live: false };
     this.rooms.set(room, group);

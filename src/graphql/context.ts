@@ -7,6 +7,7 @@ import type { ConnectionSession } from '../auth/sessions.js';
 import type { Broker } from '../broker/broker.js';
 import type { DeliveryBudget } from '../broker/budget.js';
 import type { OperationLimits } from '../limits/index.js';
+import type { RoomDirectory } from '../inspector/directory.js';
 import type { Presence } from '../presence/index.js';
 import type { RoomQuota } from '../limits/room-quota.js';
 
@@ -48,4 +49,6 @@ export interface GraphQLContext {
   readonly party: string | undefined;
   /** This operation's limits: the publish rate and its history byte budget (limits/), made per operation. */
   readonly limits: OperationLimits;
+  /** The rooms of every replica, for the inspector's queries; undefined with INSPECTOR=off. */
+  readonly inspector?: RoomDirectory | undefined;
 }

@@ -2,7 +2,8 @@
  * The HTTP side, all on Yoga: queries and mutations (GET/POST), subscriptions over server-sent
  * events, GraphiQL (served from an installed package, so it works offline; its subscriptions run
  * over the WebSocket), `/graphql/schema.graphql` (the SDL, for client codegen), `/healthz` (the
- * process is up) and `/readyz` (the broker can store publishes).
+ * process is up), `/readyz` (the broker can store publishes) and `/readyz/replica` (this replica's own
+ * state only: not draining; what load balancers and Kubernetes readiness probes check).
  */
 import { printSchema } from 'graphql';
 import { createYoga, useReadinessCheck, type GraphiQLOptions, type Plugin, type YogaLogger } from 'graphql-yoga';
@@ -15,6 +16,7 @@ import { resumeCursorOf, useCursorExtension, type ResumeSource } from '../graphq
 import { createRoomcastSchema } from '../graphql/schema.js';
 import { useSourceStreams } from '../graphql/source-stream.js';
 import { useErrorCodes } from '../graphql/error-codes.js';
+import type { RoomDirectory } from '../inspector/directory.js';
 import type { LimitSource, Limits } from '../limits/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -26,6 +28,8 @@ import { useNoIntrospection, useSchemaSdl } from './schema-sdl.js';
 import { useResumableSse } from './sse.js';
 
 export const GRAPHQL_PATH = '/graphql';
+/** Kubernetes' `/readyz/<check>` convention (kube-apiserver): one named check of the whole `/readyz`. */
+const REPLICA_READY_PATH = '/readyz/replica';
 
 export interface HttpOptions {
   readonly broker: Broker;
@@ -33,6 +37,11 @@ export interface HttpOptions {
   readonly auth: AuthServices;
   /** Answers `/readyz`: false while the server drains or the broker cannot store publishes. */
   readonly ready: () => Promise<boolean>;
+  /**
+   * Answers `/readyz/replica`: false while this replica drains, whatever the shared Redis does. A Redis
+   * blip fails `/readyz` on every replica at once; a balancer that routed on it would empty its pool.
+   */
+  readonly replicaReady: () => boolean;
   readonly maxPayloadBytes: number;
   /** Most rooms one `messagesIn` may list (MAX_ROOMS_PER_SUBSCRIPTION). */
   readonly maxRoomsPerSubscription: number;
@@ -51,6 +60,8 @@ export interface HttpOptions {
   readonly plugins?: readonly Plugin[];
   /** Event streams open, frames delivered over them (metrics/). */
   readonly metrics?: Metrics | undefined;
+  /** The rooms of every replica, for the inspector's queries (inspector/); undefined with INSPECTOR=off. */
+  readonly inspector?: RoomDirectory | undefined;
 }
 
 const exampleQuery = `# Open a second tab, subscribe there, then run the mutation here.
@@ -88,6 +99,7 @@ export function createHttpHandler(options: HttpOptions) {
         party: partyOf(identity, initial as AuthSource),
         connection: (initial as AuthSource).connection,
         auth,
+        inspector: options.inspector,
       };
     },
     logging: yogaLogger(log),
@@ -101,6 +113,7 @@ export function createHttpHandler(options: HttpOptions) {
       useOrigins(options.originPolicy),
       ...options.limits.plugins,
       useReadinessCheck({ endpoint: '/readyz', check: ready }),
+      useReadinessCheck({ endpoint: REPLICA_READY_PATH, check: options.replicaReady }),
       ...(options.introspection ? [useSchemaSdl(`${GRAPHQL_PATH}/schema.graphql`, printSchema(schema))] : useNoIntrospection()),
       useCursorExtension(),
       useResumableSse(options.metrics),

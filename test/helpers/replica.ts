@@ -22,13 +22,19 @@ export interface Replica {
 export interface ReplicaOptions {
   /** Node flags, before the script (Node refuses some of them, like --cpu-prof, in NODE_OPTIONS). */
   readonly nodeFlags?: readonly string[];
-  /** The entry, relative to the repository: src/main.ts unless a benchmark brings its own. */
+  /**
+   * The entry, relative to `cwd`: src/main.ts unless a benchmark brings its own. A `.ts` entry runs
+   * through tsx; a `.js` one (compiled, as `npm start` runs it) with plain node.
+   */
   readonly script?: string;
+  /** Where the process runs: the repository unless a test runs another tree (a release, an install). */
+  readonly cwd?: string;
 }
 
-export async function startReplica(env: Record<string, string>, { nodeFlags = [], script = 'src/main.ts' }: ReplicaOptions = {}): Promise<Replica> {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], {
-    cwd: root,
+export async function startReplica(env: Record<string, string>, { nodeFlags = [], script = 'src/main.ts', cwd = root }: ReplicaOptions = {}): Promise<Replica> {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...nodeFlags, ...loader, script], {
+    cwd,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

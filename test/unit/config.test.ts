@@ -45,6 +45,9 @@ describe('loadConfig', () => {
       metrics: true,
       metricsPath: '/metrics',
       metricsPort: undefined,
+      inspector: true,
+      inspectorIntervalMs: 5000,
+      inspectorMaxRooms: 100,
       logLevel: 'info',
       replicaId: `${hostname()}:4000`,
     });

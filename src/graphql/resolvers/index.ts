@@ -1,6 +1,7 @@
 import type { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { Resolvers } from '../../generated/resolvers.js';
+import { InspectQuery } from './inspect.js';
 import { HistoryGap, Message, RoomEvent } from './message.js';
 import { Mutation } from './mutation.js';
 import { PresenceQuery, PresenceSubscription } from './presence.js';
@@ -11,7 +12,7 @@ import { Subscription } from './subscription.js';
 export const resolvers: Resolvers = {
   JSON: behaviourOf(JSONResolver),
   DateTime: behaviourOf(DateTimeResolver),
-  Query: { ...Query, ...PresenceQuery },
+  Query: { ...Query, ...PresenceQuery, ...InspectQuery },
   Mutation: { ...Mutation, ...SessionMutations },
   Subscription: { ...Subscription, ...PresenceSubscription },
   Message,

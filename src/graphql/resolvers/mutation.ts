@@ -20,7 +20,7 @@ async function publishAs(
   idempotencyKey: string | null | undefined,
   excludeSelf: boolean | null | undefined,
 ) {
-  authorize(identity, capabilityKey(room), 'publish');
+  await authorize(identity, capabilityKey(room), 'publish');
   const eventName = parseEventName(event);
   const dataJson = encodeData(data, maxPayloadBytes);
   const key = parseIdempotencyKey(idempotencyKey);

@@ -12,9 +12,9 @@ import { parseRoomId } from '../../rooms/names.js';
 export const MAX_PRESENCE_LIMIT = 1000;
 
 export const PresenceQuery: Pick<QueryResolvers, 'presence'> = {
-  presence: (_root, args, { presence, identity }) => {
+  presence: async (_root, args, { presence, identity }) => {
     const room = parseRoomId(args.room);
-    authorize(identity, capabilityKey(room), 'presence');
+    await authorize(identity, capabilityKey(room), 'presence');
     const limit = args.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PRESENCE_LIMIT) {
       throw badUserInput(`limit must be from 1 to ${MAX_PRESENCE_LIMIT} (got ${limit})`);
@@ -25,9 +25,9 @@ export const PresenceQuery: Pick<QueryResolvers, 'presence'> = {
 
 export const PresenceSubscription: Pick<SubscriptionResolvers, 'presence'> = {
   presence: {
-    subscribe: (_root, args, { presence, identity }) => {
+    subscribe: async (_root, args, { presence, identity }) => {
       const room = parseRoomId(args.room);
-      authorize(identity, capabilityKey(room), 'presence');
+      await authorize(identity, capabilityKey(room), 'presence');
       return presenceEvents(presence, room);
     },
     // A stream that cannot go on (a slow reader) ends with its reason as a GraphQL error.

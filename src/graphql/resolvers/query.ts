@@ -8,9 +8,9 @@ export const MAX_HISTORY_LIMIT = 1000;
 
 export const Query: QueryResolvers = {
   session: (_root, _args, { identity }) => identity,
-  history: (_root, args, { broker, identity, limits }) => {
+  history: async (_root, args, { broker, identity, limits }) => {
     const room = parseReadableRoom(args.room);
-    authorize(identity, capabilityKey(room), 'history');
+    await authorize(identity, capabilityKey(room), 'history');
     const limit = args.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) {
       throw badUserInput(`limit must be from 1 to ${MAX_HISTORY_LIMIT} (got ${limit})`);

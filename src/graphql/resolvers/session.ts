@@ -23,11 +23,12 @@ export const SessionMutations: Pick<MutationResolvers, 'authenticate' | 'revoke'
     if (identity.user !== null && next.user !== identity.user) {
       throw new RoomcastError(ErrorCode.FORBIDDEN, 'the token is of another user than this connection\'s');
     }
-    if (connection) connection.identity = next;
+    // Its subscriptions the new identity no longer allows have ended when the answer goes out.
+    if (connection) await connection.replace(next);
     return next;
   },
   revoke: async (_root, { user }, { identity, auth }) => {
-    authorize(identity, ADMIN_KEY, 'revoke');
+    await authorize(identity, ADMIN_KEY, 'revoke');
     if (!auth.revocations) throw new RoomcastError(ErrorCode.BAD_USER_INPUT, 'revoke needs auth on');
     try {
       return new Date((await auth.revocations.revoke(user)) * 1000);

@@ -15,7 +15,7 @@ import { noteDelivery } from '../resume.js';
 async function subscribeRoom(room: string, after: string | null | undefined, throttleMs: number | null | undefined, context: GraphQLContext) {
   const { broker, resumeAfter, budget, identity, party } = context;
   const key = capabilityKey(room);
-  authorize(identity, key, 'subscribe');
+  await authorize(identity, key, 'subscribe');
   const ms = parseThrottleMs(throttleMs);
   const from = resumeAfter ?? after;
   const release = context.roomQuota?.reserve(1);
@@ -30,7 +30,7 @@ async function subscribeRooms(rooms: readonly string[], after: readonly string[]
   // A resuming client's position wins over `after`, the place it first started from.
   const list = parseRoomList(rooms, resumeAfter === undefined ? after : [resumeAfter], context.maxRoomsPerSubscription);
   const keys = list.map(({ room }) => capabilityKey(room));
-  for (const key of keys) authorize(identity, key, 'subscribe');
+  await Promise.all(keys.map((key) => authorize(identity, key, 'subscribe')));
   const ms = parseThrottleMs(throttleMs);
   const release = context.roomQuota?.reserve(list.length);
   const subscription = await released(release, broker.subscribeRooms(list, budget, party));

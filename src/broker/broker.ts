@@ -17,7 +17,7 @@
  */
 import { ErrorCode, RoomcastError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { BrokerMetrics } from '../metrics/metrics.js';
+import type { BrokerMetrics } from './metrics.js';
 import type { RoomPosition } from '@roomcast/client/protocol';
 import type { Cursor } from '../rooms/cursor.js';
 import type { Message } from '../rooms/message.js';

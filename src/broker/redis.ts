@@ -11,7 +11,7 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import { withDeadline } from '../deadline.js';
 import type { Logger } from '../log.js';
-import type { BrokerMetrics } from '../metrics/metrics.js';
+import type { BrokerMetrics } from './metrics.js';
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '../rooms/idempotency.js';
 import { decodeMessage, type Message } from '../rooms/message.js';
 import type { Backend, RoomSnapshot } from './backend.js';

@@ -18,6 +18,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AuthError } from '../auth/authenticator.js';
 import type { AuthServices } from '../auth/services.js';
+import type { BrokerMetrics } from '../broker/metrics.js';
 import { DeliveryTally } from './tally.js';
 import { CloseCode, ErrorCode, RoomcastCloseCode, RoomcastError } from '../errors.js';
 
@@ -30,20 +31,6 @@ export interface GaugeSources {
   /** Rooms this replica listens to (one upstream subscription each). */
   readonly roomsListened: () => number;
   readonly brokerReady: () => Promise<boolean>;
-}
-
-/** What the broker and its backends report (broker/), without knowing about Prometheus. */
-export interface BrokerMetrics {
-  /** A message reached this replica for delivery: publish-to-delivery latency, once per message. */
-  delivering(publishedAt: number): void;
-  /** A HistoryGap was queued for a subscriber. */
-  historyGap(): void;
-  /** Times a Redis command (`publish`: the publish script; `read`: the history read script). */
-  redisCommand<T>(command: 'publish' | 'read', work: Promise<T>): Promise<T>;
-  /** An ioredis connection of the server started reconnecting. */
-  redisReconnect(connection: 'publisher' | 'subscriber'): void;
-  /** Counts and times one publish mutation (graphql/resolvers/mutation.ts, through the broker). */
-  observePublish<T>(work: () => Promise<T>): Promise<T>;
 }
 
 const PUBLISH_CODES = new Set<string>(Object.values(ErrorCode));

@@ -12,7 +12,7 @@ import type { AuthServices } from '../auth/services.js';
 import type { Broker } from '../broker/broker.js';
 import { useOperationLimits } from '../graphql/armor.js';
 import type { GraphQLContext } from '../graphql/context.js';
-import { resumeCursorOf, useCursorExtension, type ResumeSource } from '../graphql/resume.js';
+import { resumeCursorOf, useCursorExtension } from '../graphql/resume.js';
 import { createRoomcastSchema } from '../graphql/schema.js';
 import { useSourceStreams } from '../graphql/source-stream.js';
 import { useErrorCodes } from '../graphql/error-codes.js';
@@ -78,25 +78,26 @@ mutation Say {
 }
 `;
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Yoga's server-context slot: none here
+ 
 export function createHttpHandler(options: HttpOptions) {
   const { broker, auth, ready, maxPayloadBytes, maxBodyBytes, log, plugins = [] } = options;
   const schema = createRoomcastSchema();
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Yoga's server-context slot: none here
   return createYoga<{}, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     // Every transport builds its context here: HTTP (both paths), SSE, and each WebSocket operation.
     context: async (initial) => {
-      const identity = await identify(auth.authenticator, initial as AuthSource);
+      const identity = await identify(auth.authenticator, initial);
       return {
         broker,
         presence: options.presence,
         maxPayloadBytes,
         maxRoomsPerSubscription: options.maxRoomsPerSubscription,
         ...options.limits.forOperation(initial as LimitSource),
-        resumeAfter: resumeCursorOf(initial as ResumeSource),
+        resumeAfter: resumeCursorOf(initial),
         identity,
-        party: partyOf(identity, initial as AuthSource),
+        party: partyOf(identity, initial),
         connection: (initial as AuthSource).connection,
         auth,
         inspector: options.inspector,

@@ -170,7 +170,7 @@ async function respondWithResult(yoga: HttpHandler, request: Request, serverCont
 /** Yoga's fetch handler, with the body already read (useBufferedBody hands it to Yoga's parser). */
 async function respondThroughYoga(yoga: HttpHandler, request: Request, serverContext: ServerContext, body: string): Promise<void> {
   bodies.set(request, body);
-  const response = await yoga.handleRequest(request, serverContext as Parameters<HttpHandler['handleRequest']>[1]);
+  const response = await yoga.handleRequest(request, serverContext);
   // A subscription POSTed with a wildcard Accept is answered with an event stream: piped as it
   // comes (and ended when the client goes), never buffered whole.
   if (STREAMS.test(response.headers.get('content-type') ?? '')) await sendNodeResponse(response, serverContext.res, serverContext.req, true);

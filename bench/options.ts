@@ -28,7 +28,12 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): O
   const quick = flags.has('quick') || (env.BENCH_QUICK !== undefined && env.BENCH_QUICK !== '' && env.BENCH_QUICK !== '0');
   let profile: Profile = quick ? QUICK : FULL;
 
-  const list = (name: string) => flags.get(name)?.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (name: string) =>
+    flags
+      .get(name)
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const targets = list('targets') ?? [...DEFAULT_TARGETS];
   for (const target of targets) {
     if (!(TARGET_NAMES as readonly string[]).includes(target)) {

@@ -35,8 +35,10 @@ async function main(): Promise<void> {
   const { profile, targets, scenarios } = options;
   const startedAt = new Date().toISOString();
   const machine = await describeMachine();
-  say(`${profile.name} profile: ${profile.runs} run(s), targets ${targets.join(', ')}; scenarios ${scenarios.join(', ')}; ` +
-    `subscribers ${profile.subscriberLevels.join(', ')}; ${profile.clientProcesses} client processes`);
+  say(
+    `${profile.name} profile: ${profile.runs} run(s), targets ${targets.join(', ')}; scenarios ${scenarios.join(', ')}; ` +
+      `subscribers ${profile.subscriberLevels.join(', ')}; ${profile.clientProcesses} client processes`,
+  );
 
   const runs: Run[] = [];
   for (let r = 0; r < profile.runs; r++) {

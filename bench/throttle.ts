@@ -35,7 +35,10 @@ const THROTTLE_MS = arg('throttle-ms', 200);
 const ROOM = 'bench-throttle';
 /** --only=every or --only=throttled: one variant (with --profile, to see where its time goes). */
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1];
-const VARIANTS = [['every', 0], ['throttled', THROTTLE_MS]] as const;
+const VARIANTS = [
+  ['every', 0],
+  ['throttled', THROTTLE_MS],
+] as const;
 
 interface Figures {
   readonly cpuMsPerSecond: number;
@@ -73,7 +76,10 @@ function publishSteadily(publisher: Replica, rate: number): () => Promise<void> 
   const timer = setInterval(() => {
     const due = Math.floor(((Date.now() - started) / 1000) * rate);
     for (; sent < due; sent++) {
-      const body = JSON.stringify({ query: 'mutation($d: JSON!) { publish(room: "bench-throttle", event: "tick", data: $d) { seq } }', variables: { d: { n: sent } } });
+      const body = JSON.stringify({
+        query: 'mutation($d: JSON!) { publish(room: "bench-throttle", event: "tick", data: $d) { seq } }',
+        variables: { d: { n: sent } },
+      });
       const request = fetch(publisher.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.text());
       inFlight.add(request);
       void request.finally(() => inFlight.delete(request));
@@ -109,7 +115,8 @@ function startClients(url: string, throttleMs: number) {
     env: { ...process.env, BENCH_URL: url, BENCH_COUNT: String(SUBSCRIBERS), BENCH_THROTTLE_MS: String(throttleMs) },
   });
   track(child);
-  const reply = <T>(key: string) => new Promise<T>((resolve) => child.on('message', (m: Record<string, unknown>) => key in m && resolve(m[key] as T)));
+  const reply = <T>(key: string) =>
+    new Promise<T>((resolve) => child.on('message', (m: Record<string, unknown>) => key in m && resolve(m[key] as T)));
   const frames = () => {
     const answer = reply<number>('frames');
     child.send({ frames: true });
@@ -149,7 +156,9 @@ async function main(): Promise<void> {
     for (const [name, ms] of VARIANTS.filter(([name]) => !ONLY || name === ONLY)) {
       const figures = await measure(subscriber, publisher, ms, ms === 0 ? EVERY_RATE : RATE);
       results[name].push(figures);
-      console.log(`round ${round} ${name.padEnd(9)} ${ms === 0 ? EVERY_RATE : RATE} msg/s: ${figures.cpuMsPerSecond.toFixed(1)} ms CPU/s, ${Math.round(figures.framesPerSecond)} deliveries/s`);
+      console.log(
+        `round ${round} ${name.padEnd(9)} ${ms === 0 ? EVERY_RATE : RATE} msg/s: ${figures.cpuMsPerSecond.toFixed(1)} ms CPU/s, ${Math.round(figures.framesPerSecond)} deliveries/s`,
+      );
     }
   }
   await subscriber.stop('SIGTERM');
@@ -162,9 +171,15 @@ async function main(): Promise<void> {
   const perDelivery = spreadOf(results.every.map((f) => f.cpuMsPerSecond / f.framesPerSecond))!.median;
   const everyAtRate = perDelivery * RATE * SUBSCRIBERS;
   console.log(`\n${SUBSCRIBERS} subscribers, one event name, ${ROUNDS} rounds of ${SECONDS} s (medians):`);
-  console.log(`  every message, ${EVERY_RATE} msg/s: ${cpu('every').toFixed(1)} ms CPU/s of the subscribers' replica at ${Math.round(frames('every'))} deliveries/s: ${(perDelivery * 1000).toFixed(2)} µs per delivery, so ${everyAtRate.toFixed(0)} ms/s at ${RATE * SUBSCRIBERS} deliveries/s`);
-  console.log(`  throttleMs=${THROTTLE_MS}, ${RATE} msg/s: ${cpu('throttled').toFixed(1)} ms CPU/s, ${Math.round(frames('throttled'))} deliveries/s`);
-  console.log(`  ratio         : ×${(cpu('throttled') / everyAtRate).toFixed(3)} of unthrottled delivery's CPU at ${RATE} msg/s (bar: ≤ ×0.1); ×${(cpu('throttled') / cpu('every')).toFixed(3)} of what the unthrottled run cost at ${EVERY_RATE} msg/s`);
+  console.log(
+    `  every message, ${EVERY_RATE} msg/s: ${cpu('every').toFixed(1)} ms CPU/s of the subscribers' replica at ${Math.round(frames('every'))} deliveries/s: ${(perDelivery * 1000).toFixed(2)} µs per delivery, so ${everyAtRate.toFixed(0)} ms/s at ${RATE * SUBSCRIBERS} deliveries/s`,
+  );
+  console.log(
+    `  throttleMs=${THROTTLE_MS}, ${RATE} msg/s: ${cpu('throttled').toFixed(1)} ms CPU/s, ${Math.round(frames('throttled'))} deliveries/s`,
+  );
+  console.log(
+    `  ratio         : ×${(cpu('throttled') / everyAtRate).toFixed(3)} of unthrottled delivery's CPU at ${RATE} msg/s (bar: ≤ ×0.1); ×${(cpu('throttled') / cpu('every')).toFixed(3)} of what the unthrottled run cost at ${EVERY_RATE} msg/s`,
+  );
   await cleanupAll();
 }
 

@@ -103,9 +103,7 @@ function parsePort(raw: string, variable: string): number {
   return port;
 }
 
-function service(
-  fields: Pick<Service, 'name' | 'command' | 'args' | 'env' | 'readyText' | 'address' | 'detached' | 'onReady'>,
-): Service {
+function service(fields: Pick<Service, 'name' | 'command' | 'args' | 'env' | 'readyText' | 'address' | 'detached' | 'onReady'>): Service {
   return { ...fields, running: false, everReady: false, readyNow: false, startedAt: 0, nextDelayMs: FIRST_RESTART_DELAY_MS };
 }
 
@@ -234,8 +232,18 @@ if (ownRedis) {
     name,
     command: bin,
     args: [
-      '--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dataDir,
-      '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec',
+      '--port',
+      String(redisPort),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dataDir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
     ],
     env: process.env,
     readyText: 'Ready to accept connections',

@@ -48,14 +48,22 @@ const SUBSCRIPTION = /* GraphQL */ `
   subscription Soak($room: ID!, $after: String) {
     messages(room: $room, after: $after) {
       __typename
-      ... on Message { seq cursor }
-      ... on HistoryGap { missed }
+      ... on Message {
+        seq
+        cursor
+      }
+      ... on HistoryGap {
+        missed
+      }
     }
   }
 `;
 const PUBLISH = /* GraphQL */ `
   mutation SoakPublish($room: ID!, $data: JSON!) {
-    publish(room: $room, event: "soak", data: $data) { seq cursor }
+    publish(room: $room, event: "soak", data: $data) {
+      seq
+      cursor
+    }
   }
 `;
 
@@ -286,7 +294,13 @@ class Load {
         socket?.terminate();
         break;
     }
-    if ((await withDeadline(closed.then(() => true), 15_000, () => false)) === false) {
+    if (
+      (await withDeadline(
+        closed.then(() => true),
+        15_000,
+        () => false,
+      )) === false
+    ) {
       stats.closeTimeouts++;
       socket?.terminate();
     }
@@ -302,7 +316,8 @@ class Load {
       const overHttp = this.options.httpPublish && Math.random() < 0.5;
       try {
         const result = overHttp ? await this.publishHttp(variables) : await this.publishWs(client, variables);
-        if (result.errors || !result.data) throw new AggregateError(result.errors ?? [], result.errors ? describeError(result.errors) : 'no data');
+        if (result.errors || !result.data)
+          throw new AggregateError(result.errors ?? [], result.errors ? describeError(result.errors) : 'no data');
         this.cursors.set(room, result.data.publish.cursor);
         if (overHttp) this.stats.publishedHttp++;
         else this.stats.publishedWs++;
@@ -356,7 +371,6 @@ async function disposeQuietly(client: Client): Promise<void> {
     // the connection had failed already
   }
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // A load process.
@@ -682,19 +696,35 @@ async function runSoak(): Promise<number> {
     line('load', `${loadSeconds.toFixed(0)} s, ${clients} concurrent clients, ${rooms} rooms, 2 load processes`);
     line('cycles', `${total.cycles} (${MODES.map((m) => `${m} ${total.modes[m]}`).join(', ')}; ${total.connectFailed} failed to connect)`);
     line('connections', `${acceptedSockets} accepted by the server; peak ${peakServerSockets} concurrent`);
-    line('server process', `${cpuPercent.toFixed(0)}% of one core; event-loop delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`);
-    line('subscriptions', `${total.subscribed} (${total.resumed} resumed from a cursor); ${total.received} messages and ${total.gaps} gaps received`);
-    line('publishes', `${total.publishedHttp + total.publishedWs} (${total.publishedHttp} HTTP, ${total.publishedWs} WebSocket), ${total.publishFailed} failed`);
+    line(
+      'server process',
+      `${cpuPercent.toFixed(0)}% of one core; event-loop delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
+    );
+    line(
+      'subscriptions',
+      `${total.subscribed} (${total.resumed} resumed from a cursor); ${total.received} messages and ${total.gaps} gaps received`,
+    );
+    line(
+      'publishes',
+      `${total.publishedHttp + total.publishedWs} (${total.publishedHttp} HTTP, ${total.publishedWs} WebSocket), ${total.publishFailed} failed`,
+    );
     line('unexpected errors', `${total.unexpected}${total.unexpected ? ` ${JSON.stringify(total.errorSamples)}` : ''}`);
     line('close timeouts', String(total.closeTimeouts));
-    line('channels', `peak ${peakChannels}; left ${left.length} after ${drainMs} ms${left.length ? ` ${JSON.stringify(left.slice(0, 10))} NUMSUB ${JSON.stringify(numsub)}` : ''}`);
+    line(
+      'channels',
+      `peak ${peakChannels}; left ${left.length} after ${drainMs} ms${left.length ? ` ${JSON.stringify(left.slice(0, 10))} NUMSUB ${JSON.stringify(numsub)}` : ''}`,
+    );
     line('redis clients after', `${redisClients} (publisher, subscriber, this report's admin connection)`);
     line('heap before', `${mib(before.memory.heapUsed)} MiB (rss ${mib(before.memory.rss)} MiB)`);
     line('heap peak (sampled)', `${mib(peakHeap)} MiB (rss ${mib(peakRss)} MiB)`);
-    line('heap after', `${mib(afterMemory.heapUsed)} MiB (rss ${mib(afterMemory.rss)} MiB); ratio ${(afterMemory.heapUsed / before.memory.heapUsed).toFixed(2)}; limit ${mib(heapLimit)} MiB`);
+    line(
+      'heap after',
+      `${mib(afterMemory.heapUsed)} MiB (rss ${mib(afterMemory.rss)} MiB); ratio ${(afterMemory.heapUsed / before.memory.heapUsed).toFixed(2)}; limit ${mib(heapLimit)} MiB`,
+    );
     line('handles before', formatHandles(before.handles));
     line('handles after', formatHandles(afterHandles));
-    if (total.unexpected > 0) process.stdout.write(`  note: ${total.unexpected} unexpected client-side errors (see above); not part of the verdict\n`);
+    if (total.unexpected > 0)
+      process.stdout.write(`  note: ${total.unexpected} unexpected client-side errors (see above); not part of the verdict\n`);
     process.stdout.write(failures.length === 0 ? 'VERDICT: PASS\n' : `VERDICT: FAIL — ${failures.join('; ')}\n`);
     return failures.length === 0 ? 0 : 1;
   } catch (error) {

@@ -216,7 +216,10 @@ function parseRedisUrl(raw: string | undefined, problems: string[]): string | un
 
 function parseOrigins(raw: string | undefined, problems: string[]): readonly string[] | undefined {
   if (raw === undefined) return undefined;
-  const origins = raw.split(',').map((origin) => origin.trim()).filter(Boolean);
+  const origins = raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
   for (const origin of origins) {
     let canonical: string | undefined;
     try {
@@ -225,7 +228,9 @@ function parseOrigins(raw: string | undefined, problems: string[]): readonly str
       canonical = undefined;
     }
     if (canonical !== origin) {
-      problems.push(`CORS_ORIGINS must list origins like https://app.example.com (scheme, host, optional port; no path or trailing slash), got ${JSON.stringify(origin)}`);
+      problems.push(
+        `CORS_ORIGINS must list origins like https://app.example.com (scheme, host, optional port; no path or trailing slash), got ${JSON.stringify(origin)}`,
+      );
     }
   }
   return Object.freeze(origins);
@@ -235,7 +240,9 @@ function parseOrigins(raw: string | undefined, problems: string[]): readonly str
 function parseMetricsPath(raw: string | undefined, problems: string[]): string {
   if (raw === undefined) return '/metrics';
   if (!/^\/[A-Za-z0-9._~\-/]*$/.test(raw) || ['/', '/graphql', '/healthz', '/readyz'].includes(raw) || /^\/(graphql|readyz)\//.test(raw)) {
-    problems.push(`METRICS_PATH must be a path like /metrics, other than /, /graphql, /healthz, /readyz and /readyz/replica (got ${JSON.stringify(raw)})`);
+    problems.push(
+      `METRICS_PATH must be a path like /metrics, other than /, /graphql, /healthz, /readyz and /readyz/replica (got ${JSON.stringify(raw)})`,
+    );
     return '/metrics';
   }
   return raw;

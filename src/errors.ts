@@ -68,8 +68,7 @@ export class RoomcastError extends GraphQLError {
   }
 }
 
-export const badUserInput = (message: string): RoomcastError =>
-  new RoomcastError(ErrorCode.BAD_USER_INPUT, message);
+export const badUserInput = (message: string): RoomcastError => new RoomcastError(ErrorCode.BAD_USER_INPUT, message);
 
 export function isRoomcastError(error: unknown): error is RoomcastError {
   return error instanceof RoomcastError;

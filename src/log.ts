@@ -54,7 +54,9 @@ export function createLogger(level: LogLevel, base: LogFields = {}): Logger {
  * redaction and error fields as createLogger's, whatever the embedder configured.
  */
 export function adoptPino(logger: PinoLogger, base: LogFields = {}): Logger {
-  return wrap(logger.child(base, { redact: { paths: REDACT, censor: '[redacted]' }, serializers: { error: errorFields, err: errorFields } }));
+  return wrap(
+    logger.child(base, { redact: { paths: REDACT, censor: '[redacted]' }, serializers: { error: errorFields, err: errorFields } }),
+  );
 }
 
 function wrap(logger: PinoLogger): Logger {

@@ -71,7 +71,9 @@ export async function composeServer(config: Config, log: Logger, { plugins, auth
   const inspector = directoryFromConfig(config, broker, log);
   const inspectorPage = createInspectorPage(config.inspector);
   if (!auth.authenticator.enabled) {
-    log.warn('auth is off: anyone who can reach this server may read, subscribe and publish to every room (set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY(_FILE) or AUTH_JWKS_URL)');
+    log.warn(
+      'auth is off: anyone who can reach this server may read, subscribe and publish to every room (set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY(_FILE) or AUTH_JWKS_URL)',
+    );
   }
   let draining = false;
   const originPolicy = createOriginPolicy(config.corsOrigins);
@@ -94,7 +96,11 @@ export async function composeServer(config: Config, log: Logger, { plugins, auth
     inspector,
   });
   // Before the API listens: the metrics' own port (METRICS_PORT) fails the start-up if it is taken.
-  const metricsEndpoint = await startMetricsEndpoint(metrics, { enabled: config.metrics, path: config.metricsPath, port: config.metricsPort, host: config.host }, log);
+  const metricsEndpoint = await startMetricsEndpoint(
+    metrics,
+    { enabled: config.metrics, path: config.metricsPath, port: config.metricsPort, host: config.host },
+    log,
+  );
   const requests = new RequestTracker();
   const handle = nodeRequestListener(yoga, { maxBodyBytes: config.httpMaxBodyBytes, log });
   // A GET event stream of `messagesIn` carries its rooms in the URL and, when it resumes, a position
@@ -116,7 +122,12 @@ export async function composeServer(config: Config, log: Logger, { plugins, auth
     limits: limits.webSocket,
     metrics,
   });
-  metrics.watch({ webSocketConnections: () => ws.connectionCount, subscriptions: () => broker.subscriptionCount, roomsListened: () => broker.roomCount, brokerReady: () => broker.ready() });
+  metrics.watch({
+    webSocketConnections: () => ws.connectionCount,
+    subscriptions: () => broker.subscriptionCount,
+    roomsListened: () => broker.roomCount,
+    brokerReady: () => broker.ready(),
+  });
   await Promise.all([awaitBroker(broker, config.brokerTimeoutMs, log), limits.ready(config.brokerTimeoutMs)]);
 
   let closing: Promise<void> | undefined;

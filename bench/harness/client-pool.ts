@@ -103,6 +103,6 @@ export class ClientPool {
   }
 }
 
-export function addCounts(into: Record<string, number>, from: Record<string, number>): void {
+function addCounts(into: Record<string, number>, from: Record<string, number>): void {
   for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
 }

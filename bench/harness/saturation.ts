@@ -13,7 +13,7 @@ import { say } from './log.js';
 import { Session } from './session.js';
 import { summarizeWarnings } from './warnings.js';
 
-export interface RampStep {
+interface RampStep {
   readonly offeredDeliveriesPerSecond: number;
   /** Why the step is not clean; empty when it is. */
   readonly problems: string[];

@@ -16,7 +16,8 @@ import { replicaIndexOf, roomIndexOf, roomName } from './placement.js';
 import type { PublisherApi, PublishProtocol, PublishReport } from './publisher-api.js';
 
 /** The mutation every GraphQL target runs (Roomcast's schema; the textbook one mirrors it). */
-export const PUBLISH_MUTATION = 'mutation BenchPublish($room: ID!, $data: JSON!) { publish(room: $room, event: "bench", data: $data) { seq } }';
+export const PUBLISH_MUTATION =
+  'mutation BenchPublish($room: ID!, $data: JSON!) { publish(room: $room, event: "bench", data: $data) { seq } }';
 
 let protocol: PublishProtocol = 'graphql';
 let urls: URL[] = [];
@@ -28,9 +29,7 @@ let backend: PublisherModule.Publisher | undefined;
 function bodyOf(i: number): string {
   const room = roomName(roomIndexOf(i, rooms));
   const data = payload(nowMs(), i);
-  return protocol === 'graphql'
-    ? JSON.stringify({ query: PUBLISH_MUTATION, variables: { room, data } })
-    : JSON.stringify({ room, data });
+  return protocol === 'graphql' ? JSON.stringify({ query: PUBLISH_MUTATION, variables: { room, data } }) : JSON.stringify({ room, data });
 }
 
 /** Resolves with an error message, or undefined when the publish was accepted. */

@@ -10,7 +10,7 @@ import { LAYOUTS, rateFor, type Profile } from '../profile.js';
 import { BASELINE_NAMES, type BaselineName, type TargetName } from '../targets/target.js';
 import type { BenchResults, TargetRun } from './results.js';
 
-export interface FigureDef {
+interface FigureDef {
   readonly key: string;
   readonly label: string;
   readonly unit: string;
@@ -44,7 +44,7 @@ function level(run: TargetRun, layout: string, subscribers: number): LevelResult
   return run.ladders.find((ladder) => ladder.layout === layout)?.levels.find((l) => l.subscribers === subscribers);
 }
 
-export function figureDefs(profile: Profile, scenarios: readonly string[]): FigureDef[] {
+function figureDefs(profile: Profile, scenarios: readonly string[]): FigureDef[] {
   const defs: FigureDef[] = [];
   const [first] = profile.subscriberLevels;
   const one = LAYOUTS.find((layout) => layout.rooms === 1)!;
@@ -57,19 +57,68 @@ export function figureDefs(profile: Profile, scenarios: readonly string[]): Figu
     const at = `${n(first)} subs, 1 room, ${Number(rate.toFixed(2))} msg/s`;
     const step = (run: TargetRun) => level(run, one.name, first)?.step;
     defs.push(
-      { key: 'server-us-per-delivery', label: `server CPU per delivery (${at})`, unit: 'µs', better: 'lower', headline: true, value: (r) => step(r)?.serverUsPerDelivery },
-      { key: 'redis-us-per-delivery', label: `redis-server CPU per delivery (${at})`, unit: 'µs', better: 'lower', headline: true, value: (r) => step(r)?.redisUsPerDelivery },
-      { key: 'latency-p50', label: `publish->deliver p50 (${at} = ${n(profile.oneRoomDeliveriesPerSecond)} deliveries/s)`, unit: 'ms', better: 'lower', headline: true, value: (r) => step(r)?.latencyMs.p50 },
-      { key: 'latency-p99', label: `publish->deliver p99 (same)`, unit: 'ms', better: 'lower', headline: true, value: (r) => step(r)?.latencyMs.p99 },
-      { key: 'latency-max', label: `publish->deliver max (same)`, unit: 'ms', better: 'lower', headline: true, value: (r) => step(r)?.latencyMs.max },
+      {
+        key: 'server-us-per-delivery',
+        label: `server CPU per delivery (${at})`,
+        unit: 'µs',
+        better: 'lower',
+        headline: true,
+        value: (r) => step(r)?.serverUsPerDelivery,
+      },
+      {
+        key: 'redis-us-per-delivery',
+        label: `redis-server CPU per delivery (${at})`,
+        unit: 'µs',
+        better: 'lower',
+        headline: true,
+        value: (r) => step(r)?.redisUsPerDelivery,
+      },
+      {
+        key: 'latency-p50',
+        label: `publish->deliver p50 (${at} = ${n(profile.oneRoomDeliveriesPerSecond)} deliveries/s)`,
+        unit: 'ms',
+        better: 'lower',
+        headline: true,
+        value: (r) => step(r)?.latencyMs.p50,
+      },
+      {
+        key: 'latency-p99',
+        label: `publish->deliver p99 (same)`,
+        unit: 'ms',
+        better: 'lower',
+        headline: true,
+        value: (r) => step(r)?.latencyMs.p99,
+      },
+      {
+        key: 'latency-max',
+        label: `publish->deliver max (same)`,
+        unit: 'ms',
+        better: 'lower',
+        headline: true,
+        value: (r) => step(r)?.latencyMs.max,
+      },
     );
   }
   if (first !== undefined && has(many.name)) {
     const at = `${n(first)} subs, ${many.rooms} rooms, ${profile.manyRoomsRate} msg/s`;
     const step = (run: TargetRun) => level(run, many.name, first)?.step;
     defs.push(
-      { key: 'server-us-per-publish', label: `server CPU per publish (${at})`, unit: 'µs', better: 'lower', headline: true, value: (r) => step(r)?.serverUsPerPublish },
-      { key: 'redis-us-per-publish', label: `redis-server CPU per publish (${at})`, unit: 'µs', better: 'lower', headline: true, value: (r) => step(r)?.redisUsPerPublish },
+      {
+        key: 'server-us-per-publish',
+        label: `server CPU per publish (${at})`,
+        unit: 'µs',
+        better: 'lower',
+        headline: true,
+        value: (r) => step(r)?.serverUsPerPublish,
+      },
+      {
+        key: 'redis-us-per-publish',
+        label: `redis-server CPU per publish (${at})`,
+        unit: 'µs',
+        better: 'lower',
+        headline: true,
+        value: (r) => step(r)?.redisUsPerPublish,
+      },
     );
   }
   if (has(one.name)) {
@@ -100,8 +149,7 @@ export function figureDefs(profile: Profile, scenarios: readonly string[]): Figu
     unit: '',
     better: 'lower',
     headline: true,
-    value: (r) =>
-      r.ladders.reduce((total, ladder) => total + ladder.levels.reduce((t, l) => t + l.step.lost + l.warmLost, 0), 0),
+    value: (r) => r.ladders.reduce((total, ladder) => total + ladder.levels.reduce((t, l) => t + l.step.lost + l.warmLost, 0), 0),
   });
 
   for (const layout of LAYOUTS) {
@@ -111,16 +159,86 @@ export function figureDefs(profile: Profile, scenarios: readonly string[]): Figu
       const at = `${layout.name}, ${n(subscribers)} subs, ${Number(rate.toFixed(2))} msg/s`;
       const step = (r: TargetRun) => level(r, layout.name, subscribers)?.step;
       defs.push(
-        { key: `${layout.name}-${subscribers}-server-us-per-delivery`, label: `${at}: server µs/delivery`, unit: 'µs', better: 'lower', headline: false, value: (r) => step(r)?.serverUsPerDelivery },
-        { key: `${layout.name}-${subscribers}-server-us-per-publish`, label: `${at}: server µs/publish`, unit: 'µs', better: 'lower', headline: false, value: (r) => step(r)?.serverUsPerPublish },
-        { key: `${layout.name}-${subscribers}-redis-us-per-delivery`, label: `${at}: redis µs/delivery`, unit: 'µs', better: 'lower', headline: false, value: (r) => step(r)?.redisUsPerDelivery },
-        { key: `${layout.name}-${subscribers}-p50`, label: `${at}: p50`, unit: 'ms', better: 'lower', headline: false, value: (r) => step(r)?.latencyMs.p50 },
-        { key: `${layout.name}-${subscribers}-p99`, label: `${at}: p99`, unit: 'ms', better: 'lower', headline: false, value: (r) => step(r)?.latencyMs.p99 },
-        { key: `${layout.name}-${subscribers}-max`, label: `${at}: max`, unit: 'ms', better: 'lower', headline: false, value: (r) => step(r)?.latencyMs.max },
-        { key: `${layout.name}-${subscribers}-rss`, label: `${at}: RSS KiB/idle conn`, unit: 'KiB', better: 'lower', headline: false, value: (r) => level(r, layout.name, subscribers)?.rssPerConnectionKiB },
-        { key: `${layout.name}-${subscribers}-lost`, label: `${at}: lost`, unit: '', better: 'lower', headline: false, value: (r) => step(r)?.lost },
-        { key: `${layout.name}-${subscribers}-client-cpu`, label: `${at}: busiest client process, % of a core`, unit: '%', better: 'lower', headline: false, value: (r) => maxPct(step(r)?.cpu.clientCores) },
-        { key: `${layout.name}-${subscribers}-machine-cpu`, label: `${at}: machine busy, % of all cores`, unit: '%', better: 'lower', headline: false, value: (r) => pct(step(r)?.cpu.machineBusy) },
+        {
+          key: `${layout.name}-${subscribers}-server-us-per-delivery`,
+          label: `${at}: server µs/delivery`,
+          unit: 'µs',
+          better: 'lower',
+          headline: false,
+          value: (r) => step(r)?.serverUsPerDelivery,
+        },
+        {
+          key: `${layout.name}-${subscribers}-server-us-per-publish`,
+          label: `${at}: server µs/publish`,
+          unit: 'µs',
+          better: 'lower',
+          headline: false,
+          value: (r) => step(r)?.serverUsPerPublish,
+        },
+        {
+          key: `${layout.name}-${subscribers}-redis-us-per-delivery`,
+          label: `${at}: redis µs/delivery`,
+          unit: 'µs',
+          better: 'lower',
+          headline: false,
+          value: (r) => step(r)?.redisUsPerDelivery,
+        },
+        {
+          key: `${layout.name}-${subscribers}-p50`,
+          label: `${at}: p50`,
+          unit: 'ms',
+          better: 'lower',
+          headline: false,
+          value: (r) => step(r)?.latencyMs.p50,
+        },
+        {
+          key: `${layout.name}-${subscribers}-p99`,
+          label: `${at}: p99`,
+          unit: 'ms',
+          better: 'lower',
+          headline: false,
+          value: (r) => step(r)?.latencyMs.p99,
+        },
+        {
+          key: `${layout.name}-${subscribers}-max`,
+          label: `${at}: max`,
+          unit: 'ms',
+          better: 'lower',
+          headline: false,
+          value: (r) => step(r)?.latencyMs.max,
+        },
+        {
+          key: `${layout.name}-${subscribers}-rss`,
+          label: `${at}: RSS KiB/idle conn`,
+          unit: 'KiB',
+          better: 'lower',
+          headline: false,
+          value: (r) => level(r, layout.name, subscribers)?.rssPerConnectionKiB,
+        },
+        {
+          key: `${layout.name}-${subscribers}-lost`,
+          label: `${at}: lost`,
+          unit: '',
+          better: 'lower',
+          headline: false,
+          value: (r) => step(r)?.lost,
+        },
+        {
+          key: `${layout.name}-${subscribers}-client-cpu`,
+          label: `${at}: busiest client process, % of a core`,
+          unit: '%',
+          better: 'lower',
+          headline: false,
+          value: (r) => maxPct(step(r)?.cpu.clientCores),
+        },
+        {
+          key: `${layout.name}-${subscribers}-machine-cpu`,
+          label: `${at}: machine busy, % of all cores`,
+          unit: '%',
+          better: 'lower',
+          headline: false,
+          value: (r) => pct(step(r)?.cpu.machineBusy),
+        },
       );
     }
   }

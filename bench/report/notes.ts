@@ -29,9 +29,12 @@ function stepNotes(step: StepResult): string[] {
   if (total(step.anomalies) > 0) notes.push(`unexpected frames: ${list(step.anomalies)}`);
   if (step.publishFailed > 0) notes.push(`${step.publishFailed} publishes failed: ${list(step.publishErrors)}`);
   if (step.clientBound) {
-    notes.push(`CLIENT-BOUND: client processes at ${step.cpu.clientCores.map((s) => `${Math.round(s * 100)}%`).join(', ')} of a core (> ${SATURATED_CORE * 100}%)`);
+    notes.push(
+      `CLIENT-BOUND: client processes at ${step.cpu.clientCores.map((s) => `${Math.round(s * 100)}%`).join(', ')} of a core (> ${SATURATED_CORE * 100}%)`,
+    );
   }
-  if (step.publisherMaxLagMs > PUBLISHER_LAG_NOTE_MS) notes.push(`publisher up to ${Math.round(step.publisherMaxLagMs)} ms behind its rate`);
+  if (step.publisherMaxLagMs > PUBLISHER_LAG_NOTE_MS)
+    notes.push(`publisher up to ${Math.round(step.publisherMaxLagMs)} ms behind its rate`);
   if (step.cpu.otherCores > OTHER_LOAD_NOTE_CORES) {
     notes.push(`OTHER LOAD: processes outside the benchmark used ${step.cpu.otherCores.toFixed(2)} cores during the step`);
   }
@@ -74,7 +77,8 @@ export function collectNotes(results: BenchResults): string[] {
         } else if (sat.steps.length > 0) {
           notes.push(`${at}: never saturated within the ramp; the figure is a lower bound`);
         }
-        if (best?.result.clientBound) notes.push(`${at}: CLIENT-BOUND already at the best clean step: the figure is the load generator's limit`);
+        if (best?.result.clientBound)
+          notes.push(`${at}: CLIENT-BOUND already at the best clean step: the figure is the load generator's limit`);
         if (total(sat.serverWarnings) > 0) notes.push(`${at}: server log: ${list(sat.serverWarnings)}`);
       }
     }

@@ -7,14 +7,17 @@ import type { Spread } from '../measure/stats.js';
 import { BASELINE_NAMES, type TargetName } from '../targets/target.js';
 import { ROOMCAST_NAMES, type Figure, type RatioKey } from './figures.js';
 
-export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => (row[c] ?? '').length)));
   const line = (cells: readonly string[]) =>
-    cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
+    cells
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-export function formatNumber(value: number, unit: string): string {
+function formatNumber(value: number, unit: string): string {
   if (unit === '/s' || Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
   if (unit === '') return String(Math.round(value));
   const abs = Math.abs(value);
@@ -43,7 +46,12 @@ export function renderFigures(figures: readonly Figure[], targets: readonly Targ
   const details = figures.filter((f) => !f.headline);
   const out: string[] = [];
   out.push('FIGURES (median of runs, min–max in parentheses)', '');
-  out.push(renderTable(['figure', ...targets], headline.map((f) => [labelOf(f), ...targets.map((t) => cell(f.byTarget[t], f.unit))])));
+  out.push(
+    renderTable(
+      ['figure', ...targets],
+      headline.map((f) => [labelOf(f), ...targets.map((t) => cell(f.byTarget[t], f.unit))]),
+    ),
+  );
 
   const pairs = ROOMCAST_NAMES.flatMap((ours) =>
     BASELINE_NAMES.filter((theirs) => targets.includes(ours) && targets.includes(theirs)).map((theirs): RatioKey => `${ours}/${theirs}`),
@@ -51,15 +59,30 @@ export function renderFigures(figures: readonly Figure[], targets: readonly Targ
   const withRatios = figures.filter((f) => f.headline && Object.keys(f.ratios).length > 0);
   if (pairs.length > 0 && withRatios.length > 0) {
     out.push('', 'RATIOS: Roomcast ÷ baseline, pairing targets of the same run (< 1 is better for Roomcast, except deliveries/s)', '');
-    out.push(renderTable(['figure', ...pairs.map(shortPair)], withRatios.map((f) => [labelOf(f), ...pairs.map((p) => ratioCell(f.ratios[p]))])));
+    out.push(
+      renderTable(
+        ['figure', ...pairs.map(shortPair)],
+        withRatios.map((f) => [labelOf(f), ...pairs.map((p) => ratioCell(f.ratios[p]))]),
+      ),
+    );
   }
   if (details.length > 0) {
     out.push('', 'DETAILS by scenario', '');
-    out.push(renderTable(['scenario: figure', ...targets], details.map((f) => [labelOf(f), ...targets.map((t) => cell(f.byTarget[t], f.unit))])));
+    out.push(
+      renderTable(
+        ['scenario: figure', ...targets],
+        details.map((f) => [labelOf(f), ...targets.map((t) => cell(f.byTarget[t], f.unit))]),
+      ),
+    );
     const detailRatios = details.filter((f) => /server-us-per-(delivery|publish)$/.test(f.key) && Object.keys(f.ratios).length > 0);
     if (pairs.length > 0 && detailRatios.length > 0) {
       out.push('');
-      out.push(renderTable(['scenario: ratio', ...pairs.map(shortPair)], detailRatios.map((f) => [labelOf(f), ...pairs.map((p) => ratioCell(f.ratios[p]))])));
+      out.push(
+        renderTable(
+          ['scenario: ratio', ...pairs.map(shortPair)],
+          detailRatios.map((f) => [labelOf(f), ...pairs.map((p) => ratioCell(f.ratios[p]))]),
+        ),
+      );
     }
   }
   return out.join('\n');

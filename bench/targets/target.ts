@@ -19,7 +19,9 @@ export const TARGET_NAMES = [
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 /** What `npm run bench` runs without --targets: all but the diagnostic bare-publish target and the backend publisher. */
-export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter((name) => name !== 'roomcast-redis-bare-publish' && name !== 'roomcast-publisher');
+export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter(
+  (name) => name !== 'roomcast-redis-bare-publish' && name !== 'roomcast-publisher',
+);
 
 /** Baselines: what Roomcast's figures are divided by. */
 export const BASELINE_NAMES = ['floor', 'textbook', 'socketio'] as const satisfies readonly TargetName[];

@@ -119,7 +119,8 @@ function checkLifetime(payload: JWTPayload, maxSeconds: number, toleranceSeconds
   if (payload.iat === undefined) throw new AuthError('token has no iat (issued at)');
   if (payload.iat > Date.now() / 1000 + toleranceSeconds) throw new AuthError('token issued in the future (iat)');
   if (payload.exp === undefined) throw new AuthError('token has no exp');
-  if (payload.exp - payload.iat > maxSeconds) throw new AuthError(`token lives longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS (${maxSeconds} s)`);
+  if (payload.exp - payload.iat > maxSeconds)
+    throw new AuthError(`token lives longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS (${maxSeconds} s)`);
 }
 
 function identityFrom(payload: JWTPayload, config: AuthConfig): Identity {

@@ -9,7 +9,7 @@
  *   (`@admin`), or `*` for all of them.
  */
 
-export const OPERATIONS = ['subscribe', 'publish', 'history', 'presence', 'revoke', 'inspect'] as const;
+const OPERATIONS = ['subscribe', 'publish', 'history', 'presence', 'revoke', 'inspect'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** The broadcast stream (`broadcast`, `broadcasts`, `history(room: "*")`) as a capability key. */
@@ -60,7 +60,9 @@ function parseOperations(pattern: string, operations: unknown): Set<string> {
   }
   for (const op of operations as string[]) {
     if (op !== '*' && !(OPERATIONS as readonly string[]).includes(op)) {
-      throw new CapabilityError(`unknown operation ${JSON.stringify(op)} for ${JSON.stringify(pattern)}: use ${OPERATIONS.join(', ')} or *`);
+      throw new CapabilityError(
+        `unknown operation ${JSON.stringify(op)} for ${JSON.stringify(pattern)}: use ${OPERATIONS.join(', ')} or *`,
+      );
     }
   }
   return new Set(operations as string[]);

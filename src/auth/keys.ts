@@ -8,7 +8,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CapabilityError, NO_CAPABILITY, parseCapability, type Capability } from './capability.js';
 
-export type AuthKey =
+type AuthKey =
   | { readonly kind: 'secret'; readonly secret: Uint8Array; readonly algorithms: readonly string[] }
   | { readonly kind: 'public'; readonly key: KeyObject; readonly algorithms: readonly string[] }
   | { readonly kind: 'jwks'; readonly url: URL; readonly algorithms: readonly string[] };
@@ -44,11 +44,18 @@ type Env = Record<string, string | undefined>;
 export function parseAuthConfig(env: Env, problems: string[]): AuthConfig | undefined {
   const value = (name: string) => (env[name]?.trim() ? env[name].trim() : undefined);
   const keyVars = ['AUTH_JWT_SECRET', 'AUTH_JWT_PUBLIC_KEY', 'AUTH_JWT_PUBLIC_KEY_FILE', 'AUTH_JWKS_URL'].filter((name) => value(name));
-  const dependents = ['AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE', 'AUTH_CLOCK_TOLERANCE_SECONDS', 'AUTH_MAX_TOKEN_LIFETIME_SECONDS', 'ANONYMOUS_CAPABILITY'].filter(
-    (name) => value(name),
-  );
+  const dependents = [
+    'AUTH_JWT_ISSUER',
+    'AUTH_JWT_AUDIENCE',
+    'AUTH_CLOCK_TOLERANCE_SECONDS',
+    'AUTH_MAX_TOKEN_LIFETIME_SECONDS',
+    'ANONYMOUS_CAPABILITY',
+  ].filter((name) => value(name));
   if (keyVars.length === 0) {
-    if (dependents.length > 0) problems.push(`${dependents.join(', ')} ${dependents.length > 1 ? 'need' : 'needs'} auth on: set one of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWKS_URL`);
+    if (dependents.length > 0)
+      problems.push(
+        `${dependents.join(', ')} ${dependents.length > 1 ? 'need' : 'needs'} auth on: set one of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWKS_URL`,
+      );
     return undefined;
   }
   if (keyVars.length > 1) {
@@ -130,7 +137,9 @@ function parseAnonymous(raw: string | undefined, problems: string[]): Capability
     return parseCapability(JSON.parse(raw));
   } catch (error) {
     const why = error instanceof CapabilityError ? error.message : 'is not JSON';
-    problems.push(`ANONYMOUS_CAPABILITY ${error instanceof CapabilityError ? `is not a capability: ${why}` : why} (e.g. {"lobby":["subscribe","history"]})`);
+    problems.push(
+      `ANONYMOUS_CAPABILITY ${error instanceof CapabilityError ? `is not a capability: ${why}` : why} (e.g. {"lobby":["subscribe","history"]})`,
+    );
     return NO_CAPABILITY;
   }
 }

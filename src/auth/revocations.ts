@@ -52,7 +52,12 @@ export interface RedisRevocationOptions {
 export function redisRevocations({ url, keyPrefix, lifetimeSeconds, timeoutMs, log }: RedisRevocationOptions): Revocations {
   const key = (user: string) => `${keyPrefix}revoked:${user}`;
   const channel = `${keyPrefix}revocations`;
-  const client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: timeoutMs, connectionName: 'roomcast:revocations' });
+  const client = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: timeoutMs,
+    connectionName: 'roomcast:revocations',
+  });
   // enableReadyCheck: false avoids ioredis 5's race between its INFO ready check and SUBSCRIBE (#2037).
   const subscriber = new Redis(url, { enableReadyCheck: false, connectionName: 'roomcast:revocations-subscriber' });
   for (const connection of [client, subscriber]) connection.on('error', (error) => log.debug('revocations: redis error', { error }));

@@ -38,7 +38,14 @@ export interface Backend {
    * `exclude`: a party key (rooms/party.ts) stored with the message, so that subscriptions of that
    * party skip it, live and on replay; encoded exactly as `encodeMessage` does.
    */
-  append(room: string, event: string, dataJson: string, sender: string | null, idempotencyKey?: string, exclude?: string | null): Promise<Message>;
+  append(
+    room: string,
+    event: string,
+    dataJson: string,
+    sender: string | null,
+    idempotencyKey?: string,
+    exclude?: string | null,
+  ): Promise<Message>;
   read(room: string, query: ReadQuery): Promise<RoomSnapshot>;
   /** Starts delivering the room's messages to `onMessage`; resolves once no later publish can be missed. */
   listen(room: string): Promise<void>;

@@ -54,7 +54,11 @@ export interface Broker {
    * `after` starts at its head at acceptance), their events merged in the order they arrive here.
    * Resolves once every room is live and caught up; if one room cannot be, none is subscribed.
    */
-  subscribeRooms(rooms: readonly { readonly room: string; readonly after?: RoomStart | undefined }[], budget?: DeliveryBudget, party?: string): Promise<RoomSetSubscription>;
+  subscribeRooms(
+    rooms: readonly { readonly room: string; readonly after?: RoomStart | undefined }[],
+    budget?: DeliveryBudget,
+    party?: string,
+  ): Promise<RoomSetSubscription>;
   /**
    * `source` through the throttle window (`throttleMs`) shared by the subscriptions of the operation
    * `key` (throttle.ts); `start`: where a subscription to several rooms started in each.
@@ -78,7 +82,7 @@ export interface Broker {
  * had no history when the client's subscription started there. `resumedFrom`: the client's text for
  * it, a HistoryGap's `after` when no message names the position.
  */
-export interface RoomStart {
+interface RoomStart {
   readonly epoch: string | null;
   readonly seq: number;
   readonly resumedFrom?: string | undefined;
@@ -152,7 +156,13 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
    * A room's subscription, placed at its start. `knownStart`: read the room's head even when the
    * room is already listened to, so that the position is known before the first message.
    */
-  const place = async (room: string, after: RoomStart | undefined, budget: DeliveryBudget, party: string | undefined, knownStart: boolean) => {
+  const place = async (
+    room: string,
+    after: RoomStart | undefined,
+    budget: DeliveryBudget,
+    party: string | undefined,
+    knownStart: boolean,
+  ) => {
     const subscription: RoomSubscription = new RoomSubscription({
       room,
       party,

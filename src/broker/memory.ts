@@ -66,10 +66,13 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
   };
 
   // Expired rooms and keys are dropped lazily when touched, and swept so idle ones do not accumulate.
-  const sweeper = setInterval(() => {
-    for (const room of rooms.keys()) live(room);
-    for (const [room, scopes] of published) for (const scope of scopes.keys()) original(room, scope);
-  }, Math.min(ttlMs, idempotencyTtlMs, 60_000));
+  const sweeper = setInterval(
+    () => {
+      for (const room of rooms.keys()) live(room);
+      for (const [room, scopes] of published) for (const scope of scopes.keys()) original(room, scope);
+    },
+    Math.min(ttlMs, idempotencyTtlMs, 60_000),
+  );
   sweeper.unref();
 
   const backend: Backend = {

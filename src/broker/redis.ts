@@ -90,8 +90,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
       timed('publish', runPublish(publisher, settings, { room, event, dataJson, sender, idempotencyKey, exclude })),
 
     async read(room, query) {
-      const args: (string | number)[] =
-        'latest' in query ? ['latest', query.latest, 0] : ['after', query.afterSeq, query.limit];
+      const args: (string | number)[] = 'latest' in query ? ['latest', query.latest, 0] : ['after', query.afterSeq, query.limit];
       const [epoch, seq, entries] = await timed('read', publisher.roomcastRead(keys.meta(room), keys.log(room), ...args));
       const messages = entries.map(decodeMessage);
       if ('latest' in query) messages.reverse();

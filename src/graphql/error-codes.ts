@@ -33,9 +33,11 @@ export function useErrorCodes(): Plugin {
     if (!isAsyncIterable(result)) codeVariableErrors((result as { errors?: readonly GraphQLError[] }).errors);
   };
   return {
-    onParse: () => ({ result }) => {
-      if (result instanceof GraphQLError) (result.extensions as Record<string, unknown>).code ??= GRAPHQL_PARSE_FAILED;
-    },
+    onParse:
+      () =>
+      ({ result }) => {
+        if (result instanceof GraphQLError) (result.extensions as Record<string, unknown>).code ??= GRAPHQL_PARSE_FAILED;
+      },
     onExecute: () => ({ onExecuteDone: codeResult }),
     onSubscribe: () => ({ onSubscribeResult: codeResult }),
   };

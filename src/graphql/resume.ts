@@ -60,6 +60,7 @@ export function resumeCursorOf(source: ResumeSource): string | undefined {
   // An EventSource sends Last-Event-ID by itself; an app that opens a new one (a fresh `?token=`) cannot
   // set headers, so a GET event stream takes the same cursor as `?lastEventId=`.
   const header = request.headers.get('last-event-id');
-  if (header !== null || request.method !== 'GET' || !request.headers.get('accept')?.includes('text/event-stream')) return header ?? undefined;
+  if (header !== null || request.method !== 'GET' || !request.headers.get('accept')?.includes('text/event-stream'))
+    return header ?? undefined;
   return new URL(request.url).searchParams.get('lastEventId') ?? undefined;
 }

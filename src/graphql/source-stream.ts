@@ -37,7 +37,10 @@ export function useSourceStreams(): Plugin {
  * Runs `subscribe` (envelop's) for `args`, every plugin's onSubscribe included, and returns the
  * resolver's source stream, or the error result a plugin or the resolver answered with.
  */
-export async function subscribeToSource(subscribe: (args: ExecutionArgs) => unknown, args: ExecutionArgs): Promise<AsyncIterable<unknown> | ExecutionResult> {
+export async function subscribeToSource(
+  subscribe: (args: ExecutionArgs) => unknown,
+  args: ExecutionArgs,
+): Promise<AsyncIterable<unknown> | ExecutionResult> {
   asked.add(args);
   const result = (await subscribe(args)) as Source | ExecutionResult;
   return result instanceof Source ? result.stream : result;

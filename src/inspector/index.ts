@@ -12,7 +12,7 @@ import { createMemoryDirectory } from './memory.js';
 import { createRedisDirectory } from './redis.js';
 
 export type { RoomDirectory } from './directory.js';
-export { createInspectorPage, INSPECT_PATH, type InspectorPage } from './page-handler.js';
+export { createInspectorPage } from './page-handler.js';
 
 export function directoryFromConfig(config: Config, broker: Broker, log: Logger): RoomDirectory | undefined {
   if (!config.inspector) return undefined;

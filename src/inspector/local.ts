@@ -10,7 +10,12 @@ export interface LocalReporter {
   report(): ReplicaReport;
 }
 
-export function localReporter(broker: Pick<Broker, 'roomSubscriptions'>, replica: string, instance: string, maxRooms: number): LocalReporter {
+export function localReporter(
+  broker: Pick<Broker, 'roomSubscriptions'>,
+  replica: string,
+  instance: string,
+  maxRooms: number,
+): LocalReporter {
   return {
     report() {
       let roomCount = 0;

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export const INSPECT_PATH = '/inspect';
+const INSPECT_PATH = '/inspect';
 
 export interface InspectorPage {
   /** Answers a request under /inspect and returns true, or returns false and leaves it alone. */

@@ -59,7 +59,7 @@ export function createRedisDirectory(local: LocalReporter, options: RedisDirecto
       if (failing) log.info('inspector: reporting again');
       failing = false;
     } catch (error) {
-      if (!failing) log.warn('inspector: could not report this replica\'s rooms; retrying every interval', { error });
+      if (!failing) log.warn("inspector: could not report this replica's rooms; retrying every interval", { error });
       failing = true;
     }
   };
@@ -91,7 +91,12 @@ export function createRedisDirectory(local: LocalReporter, options: RedisDirecto
         clearInterval(timer);
         timer = undefined;
         // Withdrawn at once, so a replica that stops normally leaves the list without waiting for its TTL.
-        await client.multi().zrem(keys.replicas, instance).del(keys.report(instance)).exec().catch(() => undefined);
+        await client
+          .multi()
+          .zrem(keys.replicas, instance)
+          .del(keys.report(instance))
+          .exec()
+          .catch(() => undefined);
         await client.quit().catch(() => client.disconnect());
       })();
       return closing;

@@ -16,7 +16,7 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next?: 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 
 /** Whether the request is Roomcast's: the endpoint or under it, whatever the query string. */
-export function isRoomcastPath(url: string | undefined): boolean {
+function isRoomcastPath(url: string | undefined): boolean {
   const path = (url ?? '/').split('?', 1)[0]!;
   return path === GRAPHQL_PATH || path.startsWith(`${GRAPHQL_PATH}/`);
 }

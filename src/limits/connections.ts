@@ -117,7 +117,10 @@ export function webSocketLimits(
       if (!window) windows.set(ws, (window = new FixedWindow(subscribeRate)));
       const waitMs = window.take();
       if (waitMs === undefined) return undefined;
-      return rateLimited(`a connection may start at most ${subscribeRate.points} operations per ${durationOf(subscribeRate)} (SUBSCRIBE_RATE_LIMIT)`, waitMs);
+      return rateLimited(
+        `a connection may start at most ${subscribeRate.points} operations per ${durationOf(subscribeRate)} (SUBSCRIBE_RATE_LIMIT)`,
+        waitMs,
+      );
     },
   };
 }
@@ -126,7 +129,11 @@ export function webSocketLimits(
  * Event streams (requests that accept `text/event-stream`) count against MAX_CONNECTIONS_PER_IP
  * with WebSocket connections while they are open; past it: 429 RATE_LIMITED, `Retry-After: 1`.
  */
-export function useEventStreamsPerIp(perIp: ConnectionsPerIp, clientIpOf: ClientIpOf, refused: (msg: string, fields: LogFields) => void): Plugin {
+export function useEventStreamsPerIp(
+  perIp: ConnectionsPerIp,
+  clientIpOf: ClientIpOf,
+  refused: (msg: string, fields: LogFields) => void,
+): Plugin {
   return {
     onRequest({ request, serverContext, endResponse, fetchAPI }) {
       if (!request.headers.get('accept')?.includes('text/event-stream')) return;
@@ -141,10 +148,13 @@ export function useEventStreamsPerIp(perIp: ConnectionsPerIp, clientIpOf: Client
       refused('refused an event stream: MAX_CONNECTIONS_PER_IP reached', { clientIp, maxConnectionsPerIp: perIp.max });
       const error = rateLimited(`at most ${perIp.max} connections from one address (MAX_CONNECTIONS_PER_IP)`, 1_000);
       endResponse(
-        new fetchAPI.Response(JSON.stringify({ errors: [{ message: error.message, extensions: { code: ErrorCode.RATE_LIMITED, retryAfterMs: 1_000 } }] }), {
-          status: 429,
-          headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' },
-        }),
+        new fetchAPI.Response(
+          JSON.stringify({ errors: [{ message: error.message, extensions: { code: ErrorCode.RATE_LIMITED, retryAfterMs: 1_000 } }] }),
+          {
+            status: 429,
+            headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' },
+          },
+        ),
       );
     },
   };

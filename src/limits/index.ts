@@ -53,7 +53,14 @@ export interface Limits {
 
 export type LimitsConfig = Pick<
   Config,
-  'publishRateLimit' | 'subscribeRateLimit' | 'maxConnectionsPerIp' | 'maxResponseBytes' | 'trustProxy' | 'redisUrl' | 'redisKeyPrefix' | 'brokerTimeoutMs'
+  | 'publishRateLimit'
+  | 'subscribeRateLimit'
+  | 'maxConnectionsPerIp'
+  | 'maxResponseBytes'
+  | 'trustProxy'
+  | 'redisUrl'
+  | 'redisKeyPrefix'
+  | 'brokerTimeoutMs'
 >;
 
 /** A count the limiter's Redis has not answered by then lets the publish through, so a stalled Redis costs a publish little more than it does today. */
@@ -81,9 +88,7 @@ export function createLimits(config: LimitsConfig, log: Logger): Limits {
       const clientIp = (socket ? webSocket.clientIpOf(socket) : req && clientIpOf(req)) ?? UNKNOWN_IP;
       let budget: HistoryBudget | undefined;
       const limits: OperationLimits = {
-        admitPublish: publishLimiter
-          ? (user) => publishLimiter.consume(user === null ? `ip:${clientIp}` : `sub:${user}`)
-          : async () => {},
+        admitPublish: publishLimiter ? (user) => publishLimiter.consume(user === null ? `ip:${clientIp}` : `sub:${user}`) : async () => {},
         readHistory: (read) => (budget ??= new HistoryBudget(maxResponseBytes)).read(read),
       };
       return { clientIp, limits };

@@ -117,9 +117,6 @@ async function consume(limiter: RateLimiterAbstract, key: string, rate: Rate): P
     await limiter.consume(key);
   } catch (result) {
     if (!(result instanceof RateLimiterRes)) throw new StoreError('rate limiter store failed', { cause: result });
-    throw rateLimited(
-      `at most ${rate.points} publishes per ${durationOf(rate)} (PUBLISH_RATE_LIMIT)`,
-      result.msBeforeNext,
-    );
+    throw rateLimited(`at most ${rate.points} publishes per ${durationOf(rate)} (PUBLISH_RATE_LIMIT)`, result.msBeforeNext);
   }
 }

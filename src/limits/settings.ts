@@ -25,7 +25,9 @@ export function parseRate(name: string, raw: string | undefined, problems: strin
   const points = Number(match?.[1]);
   const durationSeconds = Number(match?.[2]) * UNIT_SECONDS[match?.[3] ?? 's']!;
   if (!match || points < 1 || points > 1_000_000_000 || durationSeconds < 1 || durationSeconds > 86_400) {
-    problems.push(`${name} must look like 20/1s or 600/60s: a count per whole seconds (s), minutes (m) or hours (h), at most a day (got ${JSON.stringify(raw)})`);
+    problems.push(
+      `${name} must look like 20/1s or 600/60s: a count per whole seconds (s), minutes (m) or hours (h), at most a day (got ${JSON.stringify(raw)})`,
+    );
     return undefined;
   }
   return { points, durationSeconds, text: `${points}/${match[2]}${match[3]}` };
@@ -45,7 +47,10 @@ export function parseTrustProxy(raw: string | undefined, problems: string[]): Tr
     const hops = Number(raw);
     if (hops <= 100) return hops === 0 ? undefined : { hops };
   } else {
-    const addresses = raw.split(',').map((address) => address.trim()).filter(Boolean);
+    const addresses = raw
+      .split(',')
+      .map((address) => address.trim())
+      .filter(Boolean);
     try {
       if (addresses.length > 0) {
         proxyAddr.compile(addresses);

@@ -22,7 +22,6 @@ import type { BrokerMetrics } from '../broker/metrics.js';
 import { DeliveryTally } from './tally.js';
 import { CloseCode, ErrorCode, RoomcastCloseCode, RoomcastError } from '../errors.js';
 
-
 /** What the gauges read at each scrape. */
 export interface GaugeSources {
   readonly webSocketConnections: () => number;
@@ -35,7 +34,15 @@ export interface GaugeSources {
 
 const PUBLISH_CODES = new Set<string>(Object.values(ErrorCode));
 // graphql-ws's CloseCode is a TypeScript enum: its values include the reverse mapping's names.
-const CLOSE_CODES = new Set<number>([1000, 1001, 1005, 1006, 1011, ...Object.values(RoomcastCloseCode), ...Object.values(CloseCode).filter((code) => typeof code === 'number')]);
+const CLOSE_CODES = new Set<number>([
+  1000,
+  1001,
+  1005,
+  1006,
+  1011,
+  ...Object.values(RoomcastCloseCode),
+  ...Object.values(CloseCode).filter((code) => typeof code === 'number'),
+]);
 /** AuthError reasons (auth/authenticator.ts) by their first words; the rest of a reason may be client text. */
 const AUTH_REASONS: readonly [RegExp, string][] = [
   [/^token expired/, 'expired'],
@@ -110,7 +117,9 @@ export class Metrics implements BrokerMetrics {
         this.set(sseStreams());
       },
     });
-    gauge('roomcast_subscriptions', 'Room subscriptions live on this replica (a messagesIn subscription counts one per room).', (s) => s.subscriptions());
+    gauge('roomcast_subscriptions', 'Room subscriptions live on this replica (a messagesIn subscription counts one per room).', (s) =>
+      s.subscriptions(),
+    );
     gauge('roomcast_rooms_listened', 'Rooms this replica listens to on the broker.', (s) => s.roomsListened());
     gauge('roomcast_broker_ready', '1 when the broker can store publishes, else 0.', async (s) => ((await s.brokerReady()) ? 1 : 0));
 
@@ -125,7 +134,11 @@ export class Metrics implements BrokerMetrics {
     // Present from the start, so that a rate over them is defined before the first publish.
     this.publishOk.inc(0);
     this.publishUnavailable.inc(0);
-    this.rateLimited = new Counter({ name: 'roomcast_publishes_rate_limited_total', help: 'Publishes refused by PUBLISH_RATE_LIMIT.', registers });
+    this.rateLimited = new Counter({
+      name: 'roomcast_publishes_rate_limited_total',
+      help: 'Publishes refused by PUBLISH_RATE_LIMIT.',
+      registers,
+    });
 
     const tally = (name: string, help: string, read: (t: DeliveryTally) => number) =>
       new Counter({
@@ -141,13 +154,40 @@ export class Metrics implements BrokerMetrics {
         },
       });
     tally('roomcast_messages_delivered_total', 'Frames of room events written to subscribers, by transport.', (t) => t.frames);
-    tally('roomcast_delivered_bytes_total', 'Bytes of those frames (WebSocket: the frames as written; SSE: the event text, before HTTP chunking).', (t) => t.bytes);
+    tally(
+      'roomcast_delivered_bytes_total',
+      'Bytes of those frames (WebSocket: the frames as written; SSE: the event text, before HTTP chunking).',
+      (t) => t.bytes,
+    );
 
-    this.gaps = new Counter({ name: 'roomcast_history_gaps_total', help: 'HistoryGap events sent to subscribers (messages no longer held when they resumed).', registers });
-    this.slowConsumers = new Counter({ name: 'roomcast_slow_consumer_closes_total', help: 'WebSocket connections closed for reading too slowly (4008).', registers });
-    this.closes = new Counter({ name: 'roomcast_websocket_closes_total', help: 'WebSocket connections closed, by close code (unknown codes: other).', labelNames: ['code'], registers });
-    this.authFailures = new Counter({ name: 'roomcast_auth_failures_total', help: 'Tokens refused, by reason.', labelNames: ['reason'], registers });
-    this.reconnects = new Counter({ name: 'roomcast_redis_reconnects_total', help: 'Reconnection attempts of the Redis connections of this replica.', labelNames: ['connection'], registers });
+    this.gaps = new Counter({
+      name: 'roomcast_history_gaps_total',
+      help: 'HistoryGap events sent to subscribers (messages no longer held when they resumed).',
+      registers,
+    });
+    this.slowConsumers = new Counter({
+      name: 'roomcast_slow_consumer_closes_total',
+      help: 'WebSocket connections closed for reading too slowly (4008).',
+      registers,
+    });
+    this.closes = new Counter({
+      name: 'roomcast_websocket_closes_total',
+      help: 'WebSocket connections closed, by close code (unknown codes: other).',
+      labelNames: ['code'],
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: 'roomcast_auth_failures_total',
+      help: 'Tokens refused, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.reconnects = new Counter({
+      name: 'roomcast_redis_reconnects_total',
+      help: 'Reconnection attempts of the Redis connections of this replica.',
+      labelNames: ['connection'],
+      registers,
+    });
 
     this.publishDuration = new Histogram({
       name: 'roomcast_publish_duration_seconds',
@@ -243,8 +283,6 @@ export class Metrics implements BrokerMetrics {
     this.sources = undefined;
   }
 }
-
-export { DeliveryTally };
 
 /** The auth services with every refused token counted by reason (on every transport: all verify through it). */
 export function withAuthMetrics(auth: AuthServices, metrics: Metrics): AuthServices {

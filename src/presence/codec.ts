@@ -4,7 +4,7 @@
  */
 import type { Member, MemberIdentity, PresenceEvent } from './types.js';
 
-export class MalformedPresenceError extends Error {
+class MalformedPresenceError extends Error {
   override readonly name = 'MalformedPresenceError';
 }
 

@@ -135,7 +135,10 @@ export class LocalHolds {
         if (!this.dirty.has(id)) this.dirty.set(id, { room, key });
       }
       // Once per outage at warn level; the retries after it at debug.
-      (this.retryMs === 0 ? this.log.warn : this.log.debug)('presence: could not store joins and leaves; retrying', { pending: this.dirty.size, error });
+      (this.retryMs === 0 ? this.log.warn : this.log.debug)('presence: could not store joins and leaves; retrying', {
+        pending: this.dirty.size,
+        error,
+      });
       this.retryMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.retryMs * 2));
       return false;
     }

@@ -67,7 +67,10 @@ export function createRedisPresenceStore({ url, keyPrefix, ttlSeconds, timeoutMs
   client.defineCommand('presenceTick', { numberOfKeys: 0, lua: common + script('tick.lua') });
   client.defineCommand('presenceRetire', { numberOfKeys: 0, lua: common + script('retire.lua') });
   client.defineCommand('presenceRead', { numberOfKeys: 2, lua: script('read.lua') });
-  for (const [connection, role] of [[client, 'presence'], [subscriber, 'presence subscriber']] as const) {
+  for (const [connection, role] of [
+    [client, 'presence'],
+    [subscriber, 'presence subscriber'],
+  ] as const) {
     connection.on('error', (error: Error) => log.debug('redis connection error', { role, error }));
   }
 
@@ -181,7 +184,7 @@ export function createRedisPresenceStore({ url, keyPrefix, ttlSeconds, timeoutMs
       if (!fresh) {
         await withDeadline(client.presenceRetire(keyPrefix, instance, deadAfterMs, graceMs), timeoutMs, () => 0).catch((error: unknown) => {
           // Then the others take it for dead a little later: half the TTL after its last heartbeat.
-          log.warn('presence: could not hand this replica\'s members over; they leave when it is found gone', { error });
+          log.warn("presence: could not hand this replica's members over; they leave when it is found gone", { error });
         });
       }
       await Promise.all([quit(client, timeoutMs), quit(subscriber, timeoutMs)]);

@@ -8,7 +8,7 @@ import type { Presence } from './presence.js';
 import type { PresenceEvent } from './types.js';
 
 /** Events one subscription may leave unread before it is ended. */
-export const MAX_QUEUED_EVENTS = 1_000;
+const MAX_QUEUED_EVENTS = 1_000;
 
 export type PresenceStreamItem = PresenceEvent | RoomcastError;
 
@@ -27,7 +27,9 @@ class PresenceStream implements AsyncIterableIterator<PresenceStreamItem> {
   push(event: PresenceEvent): void {
     if (this.finished) return;
     if (this.queue.length >= MAX_QUEUED_EVENTS) {
-      this.queue.push(new RoomcastError(ErrorCode.SLOW_CONSUMER, 'presence events were read too slowly: subscribe again, then query presence'));
+      this.queue.push(
+        new RoomcastError(ErrorCode.SLOW_CONSUMER, 'presence events were read too slowly: subscribe again, then query presence'),
+      );
       this.end();
     } else {
       this.queue.push(event);

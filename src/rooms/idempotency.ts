@@ -7,7 +7,7 @@
 import { badUserInput } from '../errors.js';
 
 /** Longest key, in characters (Unicode code points). */
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
+const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
 
 /** Window of a key when the backend is given none: `IDEMPOTENCY_TTL_SECONDS`' default. */
 export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 600;

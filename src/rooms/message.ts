@@ -95,7 +95,10 @@ export function encodeData(data: unknown, maxBytes: number, setting = 'MAX_PAYLO
 }
 
 /** Serializes a message byte for byte as the Redis publish script does (data is already JSON text). */
-export function encodeMessage(m: Omit<Message, 'data' | 'size' | 'exclude'> & { readonly exclude?: string | null }, dataJson: string): string {
+export function encodeMessage(
+  m: Omit<Message, 'data' | 'size' | 'exclude'> & { readonly exclude?: string | null },
+  dataJson: string,
+): string {
   return `{"room":${JSON.stringify(m.room)},"seq":${m.seq},"epoch":${JSON.stringify(m.epoch)},"event":${JSON.stringify(m.event)},"publishedAt":${m.publishedAt},"sender":${encodeSender(m.sender)}${encodeExclude(m.exclude ?? null)},"data":${dataJson}}`;
 }
 

@@ -19,7 +19,9 @@ export function isClientId(value: unknown): value is string {
 /** A client id from a header or connection parameter; BAD_USER_INPUT when it is not one. */
 export function parseClientId(value: string): string {
   if (!CLIENT_ID.test(value)) {
-    throw badUserInput(`the client id (X-Roomcast-Client-Id or connectionParams.clientId) must be 1-64 characters of A-Z a-z 0-9 _ . : - (got ${value.length > 40 ? `${value.length} characters` : JSON.stringify(value)})`);
+    throw badUserInput(
+      `the client id (X-Roomcast-Client-Id or connectionParams.clientId) must be 1-64 characters of A-Z a-z 0-9 _ . : - (got ${value.length > 40 ? `${value.length} characters` : JSON.stringify(value)})`,
+    );
   }
   return value;
 }

@@ -30,7 +30,7 @@ export function isJsonContentType(contentType: string | null | undefined): boole
 }
 
 /** True when the Accept header names no JSON media type of its own: missing, empty, or only wildcards. */
-export function acceptsOnlyWildcards(accept: string | null | undefined): boolean {
+function acceptsOnlyWildcards(accept: string | null | undefined): boolean {
   if (!accept) return true;
   return accept.split(',').every((range) => {
     const type = range.split(';')[0]!.trim().toLowerCase();

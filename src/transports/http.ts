@@ -78,7 +78,6 @@ mutation Say {
 }
 `;
 
- 
 export function createHttpHandler(options: HttpOptions) {
   const { broker, auth, ready, maxPayloadBytes, maxBodyBytes, log, plugins = [] } = options;
   const schema = createRoomcastSchema();

@@ -48,7 +48,10 @@ export interface NodeRequestOptions {
   readonly log: Logger;
 }
 
-export function nodeRequestListener(yoga: HttpHandler, { maxBodyBytes, log }: NodeRequestOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function nodeRequestListener(
+  yoga: HttpHandler,
+  { maxBodyBytes, log }: NodeRequestOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
   // Plugins may hand Yoga background work; its failures are logged, never left unhandled.
   const waitUntil = (work: Promise<unknown> | void) =>
     void Promise.resolve(work).catch((error: unknown) => log.warn('background work of a request failed', { error }));
@@ -68,7 +71,9 @@ export function nodeRequestListener(yoga: HttpHandler, { maxBodyBytes, log }: No
       const body = Buffer.concat(chunks).toString();
       const direct = directRequest(req, body, yoga.graphqlEndpoint);
       const serverContext = { req, res, waitUntil };
-      const answered = direct ? respondWithResult(yoga, request, serverContext, direct) : respondThroughYoga(yoga, request, serverContext, body);
+      const answered = direct
+        ? respondWithResult(yoga, request, serverContext, direct)
+        : respondThroughYoga(yoga, request, serverContext, body);
       answered.catch((error: unknown) => {
         log.error('could not answer an HTTP request', { error });
         if (res.headersSent) res.destroy();
@@ -173,7 +178,8 @@ async function respondThroughYoga(yoga: HttpHandler, request: Request, serverCon
   const response = await yoga.handleRequest(request, serverContext);
   // A subscription POSTed with a wildcard Accept is answered with an event stream: piped as it
   // comes (and ended when the client goes), never buffered whole.
-  if (STREAMS.test(response.headers.get('content-type') ?? '')) await sendNodeResponse(response, serverContext.res, serverContext.req, true);
+  if (STREAMS.test(response.headers.get('content-type') ?? ''))
+    await sendNodeResponse(response, serverContext.res, serverContext.req, true);
   else await send(serverContext.res, response);
 }
 

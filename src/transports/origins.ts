@@ -43,7 +43,12 @@ export function useOrigins(policy: OriginPolicy): Plugin {
       const origin = request.headers.get('origin');
       if (!origin) return;
       if (!policy.allows(origin, request.headers.get('host'))) {
-        endResponse(new fetchAPI.Response(`origin ${origin} is not allowed (CORS_ORIGINS)`, { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } }));
+        endResponse(
+          new fetchAPI.Response(`origin ${origin} is not allowed (CORS_ORIGINS)`, {
+            status: 403,
+            headers: { 'content-type': 'text/plain; charset=utf-8' },
+          }),
+        );
         return;
       }
       if (request.method === 'OPTIONS') {

@@ -15,7 +15,10 @@ export function useResumableSse(metrics?: Metrics): Plugin {
     onResultProcess({ request, result, setResultProcessor }) {
       if (!request.headers.get('accept')?.includes('text/event-stream')) return;
       if (isAsyncIterable(result)) {
-        setResultProcessor((streamed, fetchAPI) => eventStream(streamed as AsyncIterable<ExecutionResult>, fetchAPI, metrics), 'text/event-stream');
+        setResultProcessor(
+          (streamed, fetchAPI) => eventStream(streamed as AsyncIterable<ExecutionResult>, fetchAPI, metrics),
+          'text/event-stream',
+        );
       } else if (hasErrors(result)) {
         // A stream that cannot start (refused: 401, 403; a bad operation or variables: 400) is an HTTP
         // status, not a 200 stream with an error in it: an EventSource then gives up instead of

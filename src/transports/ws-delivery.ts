@@ -45,7 +45,13 @@ class RenderGroup {
 
   constructor(args: RenderArgs) {
     // Field resolvers of room events read only the event: no subscriber's context or root.
-    this.args = { schema: args.schema, document: args.document, operationName: args.operationName, variableValues: args.variableValues, contextValue: {} };
+    this.args = {
+      schema: args.schema,
+      document: args.document,
+      operationName: args.operationName,
+      variableValues: args.variableValues,
+      contextValue: {},
+    };
   }
 
   render(event: SubscriptionEvent): Buffer | Promise<Buffer> {
@@ -56,7 +62,8 @@ class RenderGroup {
     // start a new subscription for a subscription operation.
     const result = execute({ ...this.args, rootValue: event });
     const extensions = event instanceof RoomcastError ? undefined : resumeExtensions(event);
-    const serialize = (r: ExecutionResult) => Buffer.from(JSON.stringify(extensions ? { ...r, extensions: { ...r.extensions, ...extensions } } : r));
+    const serialize = (r: ExecutionResult) =>
+      Buffer.from(JSON.stringify(extensions ? { ...r, extensions: { ...r.extensions, ...extensions } } : r));
     // Envelop may answer with a thenable that is not a native Promise.
     const payload = isThenable(result) ? Promise.resolve(result).then(serialize) : serialize(result);
     if (cacheable) this.rendered.set(event, payload);
@@ -75,7 +82,11 @@ export class DirectDelivery {
    * subscription, pipes it to the socket. Returns what graphql-ws should iterate: an error result,
    * or an iterator that yields nothing and ends with the subscription.
    */
-  async subscribe(args: RenderArgs, subscribe: EnvelopedSubscribe, subscriber: Subscriber): Promise<ExecutionResult | AsyncIterableIterator<ExecutionResult>> {
+  async subscribe(
+    args: RenderArgs,
+    subscribe: EnvelopedSubscribe,
+    subscriber: Subscriber,
+  ): Promise<ExecutionResult | AsyncIterableIterator<ExecutionResult>> {
     const source = await subscribeToSource(subscribe, args);
     if (!(source instanceof EventQueue)) return Symbol.asyncIterator in source ? executeEach(source, args) : source;
     const key = groupKey(args);
@@ -157,7 +168,8 @@ class Member {
  * extensions (resumeExtensions), so the payload's last two bytes close `extensions` and the result.
  */
 function withPosition(payload: Buffer | Promise<Buffer>, position: string): Buffer | Promise<Buffer> {
-  const add = (bytes: Buffer) => Buffer.concat([bytes.subarray(0, bytes.length - 2), Buffer.from(`,"position":${JSON.stringify(position)}}}`)]);
+  const add = (bytes: Buffer) =>
+    Buffer.concat([bytes.subarray(0, bytes.length - 2), Buffer.from(`,"position":${JSON.stringify(position)}}}`)]);
   return payload instanceof Promise ? payload.then(add) : add(payload);
 }
 

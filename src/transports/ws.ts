@@ -9,7 +9,15 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { getOperationAST, GraphQLError, OperationTypeNode, type DocumentNode, type ExecutionArgs, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  OperationTypeNode,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AuthError, type Authenticator } from '../auth/authenticator.js';
 import type { AuthServices } from '../auth/services.js';
@@ -108,7 +116,10 @@ export function attachWebSocket(
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       onConnect: async (ctx) => {
         const connection = connections.get(ctx.extra.socket);
-        return !connection || (identifyClient(connection, ctx.connectionParams) && (await authenticate(connection, ctx.connectionParams, auth.authenticator)));
+        return (
+          !connection ||
+          (identifyClient(connection, ctx.connectionParams) && (await authenticate(connection, ctx.connectionParams, auth.authenticator)))
+        );
       },
       // Called for every event delivered without direct delivery: no allocation unless there are errors.
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: webSocketErrors(result.errors) } : undefined),
@@ -158,7 +169,11 @@ export function attachWebSocket(
           execute,
           subscribe,
         };
-        if (options.directDelivery && connection && getOperationAST(document, params.operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
+        if (
+          options.directDelivery &&
+          connection &&
+          getOperationAST(document, params.operationName)?.operation === OperationTypeNode.SUBSCRIPTION
+        ) {
           // Room events go straight to the socket (ws-delivery.ts); graphql-ws keeps the protocol.
           args.subscribe = (subscribeArgs) => delivery.subscribe(subscribeArgs, subscribe, { ...connection, id });
         }
@@ -310,7 +325,11 @@ function identifyClient(connection: Connection, params: Readonly<Record<string, 
  * the reason (never falling back to anonymous); a good one becomes the connection's identity. No
  * token: anonymous.
  */
-async function authenticate(connection: Connection, params: Readonly<Record<string, unknown>> | undefined, authenticator: Authenticator): Promise<boolean> {
+async function authenticate(
+  connection: Connection,
+  params: Readonly<Record<string, unknown>> | undefined,
+  authenticator: Authenticator,
+): Promise<boolean> {
   if (!authenticator.enabled) return true;
   try {
     const token = connectionToken(params);

@@ -8,7 +8,7 @@ import { encodeMessage, isHistoryGap, type HistoryGap, type Message, type RoomEv
 import { encodeCursor, type Cursor } from '../../src/rooms/cursor.js';
 import { waitFor, within } from '../helpers/wait.js';
 
-export interface BrokerFixture {
+interface BrokerFixture {
   readonly broker: Broker;
   /** Makes the backend lose every room's history, as a Redis restarted empty would. */
   loseHistory(): Promise<void>;
@@ -206,7 +206,8 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
         if (stored) {
           // Byte for byte what encodeMessage makes, so both backends agree on every message's form.
           expect(stored).toEqual(published.map((m) => encodeMessage(m, dataJson)));
-          for (const [i, json] of stored.entries()) expect(JSON.parse(json)).toMatchObject({ sender: expected[i], data: JSON.parse(dataJson) });
+          for (const [i, json] of stored.entries())
+            expect(JSON.parse(json)).toMatchObject({ sender: expected[i], data: JSON.parse(dataJson) });
         }
         await sub.return();
       } finally {
@@ -372,10 +373,14 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
           const first = await publishKeyed('first', 'k', 'alice', room, short.broker);
           const started = Date.now();
           // Repeats while waiting must not extend the window: each attempt below is one.
-          const fresh = await waitFor('the idempotency window to pass', async () => {
-            const attempt = await publishKeyed('second', 'k', 'alice', room, short.broker);
-            return attempt.seq !== first.seq && attempt;
-          }, 5_000);
+          const fresh = await waitFor(
+            'the idempotency window to pass',
+            async () => {
+              const attempt = await publishKeyed('second', 'k', 'alice', room, short.broker);
+              return attempt.seq !== first.seq && attempt;
+            },
+            5_000,
+          );
           expect(Date.now() - started).toBeGreaterThanOrEqual(800);
           expect(fresh).toMatchObject({ seq: 2, data: 'second', sender: 'alice' });
           expect(await publishKeyed('third', 'k', 'alice', room, short.broker)).toEqual(fresh);

@@ -7,7 +7,7 @@ import type { Presence } from '../../src/presence/presence.js';
 import type { MemberIdentity, PresenceEvent } from '../../src/presence/types.js';
 import { waitFor } from '../helpers/wait.js';
 
-export interface PresenceCluster {
+interface PresenceCluster {
   /** A new replica's presence service, with this leave grace, over the cluster's store. */
   replica(graceMs: number): Presence;
   /** Closes every replica made. */
@@ -156,7 +156,13 @@ export function describePresenceContract(name: string, factory: PresenceClusterF
       await watcher.lines(3);
       const { count, members } = await a.read(room, 10);
       expect(count).toBe(3);
-      expect(members.map((m) => [m.user, m.info]).sort()).toEqual([['alice', 'A'], ['mallory', 'M'], [null, null]].sort());
+      expect(members.map((m) => [m.user, m.info]).sort()).toEqual(
+        [
+          ['alice', 'A'],
+          ['mallory', 'M'],
+          [null, null],
+        ].sort(),
+      );
     });
 
     it('should give every watcher on every replica the same events in one order, with counts that reads match', async () => {
@@ -189,9 +195,15 @@ export function describePresenceContract(name: string, factory: PresenceClusterF
       a.hold(room, who('c1', user, info));
       a.hold(room, who('c2', null, 'just a string'));
       await watcher.lines(2);
-      expect(watcher.events.map((e) => [e.member.user, e.member.info])).toEqual([[user, info], [null, 'just a string']]);
+      expect(watcher.events.map((e) => [e.member.user, e.member.info])).toEqual([
+        [user, info],
+        [null, 'just a string'],
+      ]);
       const { members } = await a.read(room, 10);
-      expect(members.map((m) => [m.user, m.info])).toEqual([[user, info], [null, 'just a string']]);
+      expect(members.map((m) => [m.user, m.info])).toEqual([
+        [user, info],
+        [null, 'just a string'],
+      ]);
     });
 
     it('should keep rooms apart, and stop delivering once a watch stops', async () => {

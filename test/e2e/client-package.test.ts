@@ -37,7 +37,10 @@ afterAll(async () => {
 
 it('should install from its tarball with only graphql-ws (and its graphql peer) beside it', async () => {
   const { stdout } = await run('npm', ['ls', '--all', '--parseable'], { cwd: app });
-  const installed = stdout.split('\n').filter((line) => line.includes('node_modules')).map((line) => line.slice(line.lastIndexOf('node_modules/') + 13));
+  const installed = stdout
+    .split('\n')
+    .filter((line) => line.includes('node_modules'))
+    .map((line) => line.slice(line.lastIndexOf('node_modules/') + 13));
   expect(installed.sort()).toEqual(['@roomcast/client', 'graphql', 'graphql-ws', 'ws']);
   const files = readdirSync(join(app, 'node_modules/@roomcast/client'), { recursive: true }) as string[];
   expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'schema/rooms.graphql', 'schema/scalars.graphql']));
@@ -63,7 +66,15 @@ await client.dispose();
   writeFileSync(
     join(app, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { strict: true, target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2023', 'DOM'], noEmit: true, types: [] },
+      compilerOptions: {
+        strict: true,
+        target: 'ES2022',
+        module: 'ESNext',
+        moduleResolution: 'Bundler',
+        lib: ['ES2023', 'DOM'],
+        noEmit: true,
+        types: [],
+      },
       files: ['app.ts'],
     }),
   );
@@ -102,10 +113,15 @@ await client.dispose();
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   // Publish until the app (subscribed without a cursor, so live from when the server accepted it) prints one.
-  await waitFor('the bundled app to print a message', async () => {
-    await postGraphQL(server.url, 'mutation { publish(room: "pkg", event: "e", data: {hello: "pkg"}) { seq } }');
-    return output.includes('"hello":"pkg"') || child.exitCode !== null;
-  }, 15_000, 100);
+  await waitFor(
+    'the bundled app to print a message',
+    async () => {
+      await postGraphQL(server.url, 'mutation { publish(room: "pkg", event: "e", data: {hello: "pkg"}) { seq } }');
+      return output.includes('"hello":"pkg"') || child.exitCode !== null;
+    },
+    15_000,
+    100,
+  );
   expect(await within(exited, 5_000, 'the app to exit after dispose')).toBe(0);
   expect(JSON.parse(output.trim().split('\n')[0]!)).toMatchObject({ data: { hello: 'pkg' } });
 });

@@ -136,11 +136,15 @@ const subscribers: Record<'graphql-ws' | 'urql' | 'Apollo Client', Subscriber> =
       ),
     });
     const subscription = apollo.subscribe({ query: RoomMessagesDocument, variables: { room, after } }).subscribe({
-      next: (result) => (result.error ? (received.ended = `error ${result.error.message}`) : record(received, result.data?.messages as Event)),
+      next: (result) =>
+        result.error ? (received.ended = `error ${result.error.message}`) : record(received, result.data?.messages as Event),
       error: (error: unknown) => (received.ended = `error ${String(error)}`),
       complete: () => (received.ended = 'complete'),
     });
-    cleanups.push(() => subscription.unsubscribe(), () => apollo.stop());
+    cleanups.push(
+      () => subscription.unsubscribe(),
+      () => apollo.stop(),
+    );
   },
 };
 
@@ -233,10 +237,12 @@ describe('a server killed and started again seconds later (connections refused m
     const received: Received = { ns: [], gaps: [] };
     const source = new EventSource(url, {
       fetch: (input, init) =>
-        fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), accept: 'text/event-stream' } }).catch((error: unknown) => {
-          refused++;
-          throw error;
-        }),
+        fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), accept: 'text/event-stream' } }).catch(
+          (error: unknown) => {
+            refused++;
+            throw error;
+          },
+        ),
     });
     cleanups.push(() => source.close());
     source.addEventListener('next', (event) => record(received, (JSON.parse(event.data) as { data: { messages: Event } }).data.messages));

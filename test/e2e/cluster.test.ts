@@ -306,7 +306,12 @@ describe('npm run cluster', () => {
         const pid = pidOf(cluster, name);
         process.kill(pid, 'SIGKILL');
         await nextLine(cluster, mark, `${name} to exit`, (l) => l === `[cluster] ${name} exited (signal SIGKILL); restarting in 1 s`);
-        await nextLine(cluster, mark, `${name} to be ready again`, (l) => l === `[cluster] ${name} ready: redis://127.0.0.1:${cluster.redisPort}`);
+        await nextLine(
+          cluster,
+          mark,
+          `${name} to be ready again`,
+          (l) => l === `[cluster] ${name} ready: redis://127.0.0.1:${cluster.redisPort}`,
+        );
         expect(pidOf(cluster, name)).not.toBe(pid);
         for (const url of urls) await waitReady(url);
 

@@ -112,10 +112,18 @@ describe('graceful shutdown (SIGTERM)', () => {
     const inFlight = Array.from({ length: 10 }, (_, i) => tryPublish(draining, room, 1000 + i));
     const signalled = Date.now();
     const exited = draining.stop('SIGTERM');
-    await waitFor('/readyz to stop answering 200', async () => {
-      const status = await fetch(new URL('/readyz', draining.url)).then((r) => r.status, () => 0);
-      return status !== 200;
-    }, 2_000, 10);
+    await waitFor(
+      '/readyz to stop answering 200',
+      async () => {
+        const status = await fetch(new URL('/readyz', draining.url)).then(
+          (r) => r.status,
+          () => 0,
+        );
+        return status !== 200;
+      },
+      2_000,
+      10,
+    );
     const notReadyAfter = Date.now() - signalled;
 
     const succeeded = [start.seq, warm!, ...(await Promise.all(inFlight)).filter((seq): seq is number => seq !== undefined)];

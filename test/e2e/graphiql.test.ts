@@ -137,7 +137,10 @@ describe.runIf(haveChromium)('GraphiQL in a browser with no internet', () => {
       expect(framesReceived.some((frame) => frame.includes('"type":"next"') && frame.includes(marker))).toBe(true);
 
       expect(external, diagnostics()).toEqual([]);
-      expect(requests.filter((r) => !isLocal(r.slice(r.indexOf(' ') + 1))), diagnostics()).toEqual([]);
+      expect(
+        requests.filter((r) => !isLocal(r.slice(r.indexOf(' ') + 1))),
+        diagnostics(),
+      ).toEqual([]);
       expect(pageErrors, diagnostics()).toEqual([]);
       expect(consoleErrors, diagnostics()).toEqual([]);
     } catch (error) {

@@ -39,12 +39,22 @@ beforeAll(async () => {
   if (!haveChromium) return;
   redis = await RedisServer.start(inject('redisServerBin'));
   const env = { REDIS_URL: redis.url, INSPECTOR_INTERVAL_MS: '200' };
-  replicas.push(...(await Promise.all([startReplica({ ...env, REPLICA_ID: 'replica-a' }), startReplica({ ...env, REPLICA_ID: 'replica-b' })])));
+  replicas.push(
+    ...(await Promise.all([startReplica({ ...env, REPLICA_ID: 'replica-a' }), startReplica({ ...env, REPLICA_ID: 'replica-b' })])),
+  );
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     timeout: 30_000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 60_000);
 afterAll(async () => {
@@ -89,7 +99,17 @@ async function curlPublish(url: string, room: string, data: unknown, token?: str
     variables: { room, d: data },
   });
   const auth = token ? ['-H', `authorization: Bearer ${token}`] : [];
-  const { stdout } = await promisify(execFile)('curl', ['-s', '--max-time', '10', url, '-H', 'content-type: application/json', ...auth, '-d', body]);
+  const { stdout } = await promisify(execFile)('curl', [
+    '-s',
+    '--max-time',
+    '10',
+    url,
+    '-H',
+    'content-type: application/json',
+    ...auth,
+    '-d',
+    body,
+  ]);
   const answer = JSON.parse(stdout) as { data?: { publish: { seq: number; cursor: string } }; errors?: unknown };
   if (!answer.data) throw new Error(`curl publish failed: ${stdout}`);
   return answer.data.publish;
@@ -106,60 +126,78 @@ const share = (page: Page, room: string, replica: string, count: number) =>
   row(page, room).locator(`span[data-replica="${replica}"][data-subscribers="${count}"]`);
 
 describe.runIf(haveChromium)('the room inspector in a browser', () => {
-  it('should show the rooms of both replicas, and a message published with curl in the room and the live tail', { timeout: 120_000 }, async () => {
-    const [a, b] = replicas as [Replica, Replica];
-    const onA = subscribers(a.wsUrl, 'watcher-a', 2);
-    const onB = subscribers(b.wsUrl, 'watcher-b', 1);
-    const { context, page, problems } = await openContext();
-    try {
-      const response = await page.goto(`${new URL(a.url).origin}/inspect?refresh=250`, { waitUntil: 'load' });
-      expect(response?.status()).toBe(200);
-      expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+  it(
+    'should show the rooms of both replicas, and a message published with curl in the room and the live tail',
+    { timeout: 120_000 },
+    async () => {
+      const [a, b] = replicas as [Replica, Replica];
+      const onA = subscribers(a.wsUrl, 'watcher-a', 2);
+      const onB = subscribers(b.wsUrl, 'watcher-b', 1);
+      const { context, page, problems } = await openContext();
+      try {
+        const response = await page.goto(`${new URL(a.url).origin}/inspect?refresh=250`, { waitUntil: 'load' });
+        expect(response?.status()).toBe(200);
+        expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
 
-      // Both replicas report, and the room lists each one's subscribers (B's through Redis).
-      await page.locator('#replicas tbody tr[data-replica="replica-b"]').waitFor();
-      await share(page, ROOM, 'replica-a', 2).waitFor();
-      await share(page, ROOM, 'replica-b', 1).waitFor();
-      await expect.poll(() => row(page, ROOM).locator('.presence').innerText(), { timeout: 15_000 }).toBe('2');
+        // Both replicas report, and the room lists each one's subscribers (B's through Redis).
+        await page.locator('#replicas tbody tr[data-replica="replica-b"]').waitFor();
+        await share(page, ROOM, 'replica-a', 2).waitFor();
+        await share(page, ROOM, 'replica-b', 1).waitFor();
+        await expect.poll(() => row(page, ROOM).locator('.presence').innerText(), { timeout: 15_000 }).toBe('2');
 
-      // Tail the room: its event stream is one more subscriber on replica A, which is how the test
-      // knows the tail is live before publishing.
-      await row(page, ROOM).getByRole('button', { name: 'Tail' }).click();
-      await share(page, ROOM, 'replica-a', 3).waitFor();
+        // Tail the room: its event stream is one more subscriber on replica A, which is how the test
+        // knows the tail is live before publishing.
+        await row(page, ROOM).getByRole('button', { name: 'Tail' }).click();
+        await share(page, ROOM, 'replica-a', 3).waitFor();
 
-      const marker = `from-curl-${Date.now()}`;
-      const published = await curlPublish(b.url, ROOM, { text: marker });
-      const line = page.locator(`#tail li[data-seq="${published.seq}"]`);
-      await line.waitFor();
-      expect(await line.innerText()).toContain(marker);
-      await expect.poll(() => row(page, ROOM).locator('.seq').innerText(), { timeout: 15_000 }).toBe(String(published.seq));
-      expect(await row(page, ROOM).locator('.epoch').innerText()).toMatch(/\S/);
+        const marker = `from-curl-${Date.now()}`;
+        const published = await curlPublish(b.url, ROOM, { text: marker });
+        const line = page.locator(`#tail li[data-seq="${published.seq}"]`);
+        await line.waitFor();
+        expect(await line.innerText()).toContain(marker);
+        await expect.poll(() => row(page, ROOM).locator('.seq').innerText(), { timeout: 15_000 }).toBe(String(published.seq));
+        expect(await row(page, ROOM).locator('.epoch').innerText()).toMatch(/\S/);
 
-      // The publish form, tail and real subscribers agree on the next message.
-      await page.locator('#publish-data').fill('{"text": "from the form"}');
-      await page.getByRole('button', { name: 'Publish' }).click();
-      await page.locator('#publish-result').filter({ hasText: `seq ${published.seq + 1}` }).waitFor();
-      await page.locator(`#tail li[data-seq="${published.seq + 1}"]`).filter({ hasText: 'from the form' }).waitFor();
-      for (const stream of [...onA, ...onB]) {
-        const texts = (await stream.take(2, 15_000)).map((result) => JSON.stringify(result));
-        expect(texts[0]).toContain(marker);
-        expect(texts[1]).toContain('from the form');
+        // The publish form, tail and real subscribers agree on the next message.
+        await page.locator('#publish-data').fill('{"text": "from the form"}');
+        await page.getByRole('button', { name: 'Publish' }).click();
+        await page
+          .locator('#publish-result')
+          .filter({ hasText: `seq ${published.seq + 1}` })
+          .waitFor();
+        await page
+          .locator(`#tail li[data-seq="${published.seq + 1}"]`)
+          .filter({ hasText: 'from the form' })
+          .waitFor();
+        for (const stream of [...onA, ...onB]) {
+          const texts = (await stream.take(2, 15_000)).map((result) => JSON.stringify(result));
+          expect(texts[0]).toContain(marker);
+          expect(texts[1]).toContain('from the form');
+        }
+        await page.screenshot({ path: SCREENSHOT, fullPage: true });
+        expect(problems()).toEqual([]);
+      } catch (error) {
+        await page.screenshot({ path: SCREENSHOT, fullPage: true }).catch(() => {});
+        if (error instanceof Error)
+          error.message += `\npage problems: ${JSON.stringify(problems())}\nstatus: ${await page
+            .locator('#status')
+            .innerText()
+            .catch(() => '?')}`;
+        throw error;
+      } finally {
+        await context.close();
       }
-      await page.screenshot({ path: SCREENSHOT, fullPage: true });
-      expect(problems()).toEqual([]);
-    } catch (error) {
-      await page.screenshot({ path: SCREENSHOT, fullPage: true }).catch(() => {});
-      if (error instanceof Error) error.message += `\npage problems: ${JSON.stringify(problems())}\nstatus: ${await page.locator('#status').innerText().catch(() => '?')}`;
-      throw error;
-    } finally {
-      await context.close();
-    }
-  });
+    },
+  );
 
   it('should keep the token for the session, say FORBIDDEN plainly, and tail with the token', { timeout: 90_000 }, async () => {
     authServer = await startTestServer({ AUTH_JWT_SECRET: SECRET, REPLICA_ID: 'auth-replica' });
     const sign = (capability: Record<string, string[]>) =>
-      new SignJWT({ sub: 'inspector-admin', roomcast: capability }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
+      new SignJWT({ sub: 'inspector-admin', roomcast: capability })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(new TextEncoder().encode(SECRET));
     const admin = await sign({ '@admin': ['inspect'], [ROOM]: ['subscribe', 'publish'] });
     const lacking = await sign({ [ROOM]: ['subscribe', 'publish'] });
     subscribers(authServer.wsUrl, 'member', 1, { authToken: admin });

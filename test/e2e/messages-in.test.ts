@@ -51,7 +51,11 @@ describe('messagesIn through a replica killed and started again', () => {
     const publisher = await replica();
     await replica(); // the third replica, which nobody uses: fan-out goes through Redis either way
 
-    const client = createRoomcastClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryWait: () => new Promise((resolve) => setTimeout(resolve, 100)) });
+    const client = createRoomcastClient({
+      url: server.wsUrl,
+      webSocketImpl: WebSocket,
+      retryWait: () => new Promise((resolve) => setTimeout(resolve, 100)),
+    });
     cleanups.push(() => client.dispose());
     const received: string[] = [];
     let ended: string | undefined;
@@ -87,7 +91,10 @@ describe('messagesIn through a replica killed and started again', () => {
     expect(ended).toBeUndefined();
     const resumed = received.slice(1);
     for (const room of [a, b, c]) {
-      expect(resumed.filter((e) => e.includes(room)), room).toEqual(expected.filter((e) => e.includes(room)));
+      expect(
+        resumed.filter((e) => e.includes(room)),
+        room,
+      ).toEqual(expected.filter((e) => e.includes(room)));
     }
     await publish(publisher, c, 'c2');
     await waitFor('live again', () => received.at(-1) === `${c}:c2`);

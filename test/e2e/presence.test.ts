@@ -15,7 +15,12 @@ import { waitFor } from '../helpers/wait.js';
 
 const GRACE_MS = 1_000;
 const TTL_SECONDS = 4;
-const env = (name: string) => ({ REDIS_URL: redis.url, REPLICA_ID: name, PRESENCE_LEAVE_GRACE_MS: String(GRACE_MS), PRESENCE_TTL_SECONDS: String(TTL_SECONDS) });
+const env = (name: string) => ({
+  REDIS_URL: redis.url,
+  REPLICA_ID: name,
+  PRESENCE_LEAVE_GRACE_MS: String(GRACE_MS),
+  PRESENCE_TTL_SECONDS: String(TTL_SECONDS),
+});
 
 let redis: RedisServer;
 let replicas: Replica[] = [];
@@ -60,7 +65,13 @@ const presenceOn = async (replica: Replica, room: string) => {
   return body.data.presence;
 };
 /** Waits `ms`, then a marker member joins: a LEAVE due by then arrives before its JOIN. */
-async function markerAfter(ms: number, replica: Replica, room: string, streamsToRead: PresenceStream[], expectedCount: number): Promise<void> {
+async function markerAfter(
+  ms: number,
+  replica: Replica,
+  room: string,
+  streamsToRead: PresenceStream[],
+  expectedCount: number,
+): Promise<void> {
   const from = Date.now();
   await waitFor('the marker time', () => Date.now() - from >= ms, ms + 1_000);
   join(replica, room, 'marker');

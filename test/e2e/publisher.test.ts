@@ -76,7 +76,12 @@ async function subscribersOnEveryReplica(room: string): Promise<Stream<Execution
     clients.push(client);
     return subscribeWs(client, RoomMessagesDocument, { room });
   });
-  for (const [i, stream] of streams.entries()) await untilLive(stream, (r) => eventOf(r).seq, () => mutate(replicas[i]!, room, 'probe'));
+  for (const [i, stream] of streams.entries())
+    await untilLive(
+      stream,
+      (r) => eventOf(r).seq,
+      () => mutate(replicas[i]!, room, 'probe'),
+    );
   const last = await mutate(replicas[0]!, room, 'probe');
   for (const stream of streams) while (eventOf(await stream.next()).seq < last.seq);
   return streams;
@@ -154,7 +159,13 @@ console.log(JSON.stringify(out));
     const first = await runInApp(['--import', 'tsx', 'worker/notify.ts'], { REDIS_URL: redis.url });
     const [seq, cursor] = first.trim().split(' ');
     for (const stream of streams) {
-      expect(eventOf(await stream.next())).toMatchObject({ seq: Number(seq), cursor, event: 'invoice.paid', data: { invoice: 1042 }, sender: 'billing-worker' });
+      expect(eventOf(await stream.next())).toMatchObject({
+        seq: Number(seq),
+        cursor,
+        event: 'invoice.paid',
+        data: { invoice: 1042 },
+        sender: 'billing-worker',
+      });
     }
     // A second run is a retry of the same invoice: the same message, delivered to nobody again.
     expect(await runInApp(['--import', 'tsx', 'worker/notify.ts'], { REDIS_URL: redis.url })).toBe(first);
@@ -163,4 +174,3 @@ console.log(JSON.stringify(out));
     for (const stream of streams) expect(eventOf(await stream.next())).toMatchObject({ seq: next.seq, data: 'next' });
   });
 });
-

@@ -42,7 +42,12 @@ async function publish(replica: Replica, clientIp: string): Promise<Answer> {
   });
   const body = (await response.json()) as { errors?: { extensions?: Record<string, unknown> }[] };
   const extensions = body.errors?.[0]?.extensions;
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), code: extensions?.code, retryAfterMs: extensions?.retryAfterMs };
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    code: extensions?.code,
+    retryAfterMs: extensions?.retryAfterMs,
+  };
 }
 
 const lines = (replica: Replica, msg: string) => replica.output.filter((line) => line.includes(`"msg":"${msg}`));

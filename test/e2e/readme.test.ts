@@ -107,7 +107,9 @@ describe('the client examples (ts/graphql file=…)', () => {
 
   it('should generate typed documents with the README codegen.ts and type-check every example', async () => {
     expect(appFiles.map((block) => block.file)).toEqual(expect.arrayContaining(['codegen.ts', 'tsconfig.json']));
-    await run(process.execPath, [join(root, 'node_modules/@graphql-codegen/cli/cjs/bin.js'), '--config', 'codegen.ts', '--silent'], { cwd: app });
+    await run(process.execPath, [join(root, 'node_modules/@graphql-codegen/cli/cjs/bin.js'), '--config', 'codegen.ts', '--silent'], {
+      cwd: app,
+    });
     expect(existsSync(join(app, 'src/gql/graphql.ts'))).toBe(true);
     const tsc = await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: app }).catch(
       (error: { stdout: string }) => ({ stdout: error.stdout, failed: true }),
@@ -116,55 +118,74 @@ describe('the client examples (ts/graphql file=…)', () => {
   }, 120_000);
 
   const programs = appFiles.filter((block) => block.file!.startsWith('src/') && block.file!.endsWith('.ts'));
-  it.each(programs.map((block) => [block.file!, block] as const))('%s should print what is published while it runs', async (file, block) => {
-    const text = `readme ${file}`;
-    writeFileSync(join(app, file), local(block.code));
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    try {
-      await waitFor(`${file} to print a published message`, async () => {
-        await postGraphQL(server.url, 'mutation($d: JSON!) { publish(room: "lobby", event: "chat", data: $d) { seq } }', { d: { text } });
-        if (child.exitCode !== null) throw new Error(`${file} exited with ${child.exitCode}: ${output}`);
-        return output.includes(text);
-      }, 20_000, 200);
-      expect(output).not.toMatch(/error/i);
-    } finally {
-      child.kill('SIGKILL');
-    }
-  });
+  it.each(programs.map((block) => [block.file!, block] as const))(
+    '%s should print what is published while it runs',
+    async (file, block) => {
+      const text = `readme ${file}`;
+      writeFileSync(join(app, file), local(block.code));
+      const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      try {
+        await waitFor(
+          `${file} to print a published message`,
+          async () => {
+            await postGraphQL(server.url, 'mutation($d: JSON!) { publish(room: "lobby", event: "chat", data: $d) { seq } }', {
+              d: { text },
+            });
+            if (child.exitCode !== null) throw new Error(`${file} exited with ${child.exitCode}: ${output}`);
+            return output.includes(text);
+          },
+          20_000,
+          200,
+        );
+        expect(output).not.toMatch(/error/i);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    },
+  );
 });
 
 describe('the API summary (graphql)', () => {
   const schema = buildSchema(loadTypeDefs().join('\n'));
   const typeText = (node: TypeNode): string =>
-    node.kind === Kind.NON_NULL_TYPE ? `${typeText(node.type)}!` : node.kind === Kind.LIST_TYPE ? `[${typeText(node.type)}]` : node.name.value;
+    node.kind === Kind.NON_NULL_TYPE
+      ? `${typeText(node.type)}!`
+      : node.kind === Kind.LIST_TYPE
+        ? `[${typeText(node.type)}]`
+        : node.name.value;
   const summaryField = (node: FieldDefinitionNode) =>
     `${node.name.value}(${(node.arguments ?? []).map((arg) => `${arg.name.value}: ${typeText(arg.type)}${arg.defaultValue ? ` = ${(arg.defaultValue as { value: string }).value}` : ''}`).join(', ')}): ${typeText(node.type)}`;
   const schemaField = (field: GraphQLField<unknown, unknown>) =>
     `${field.name}(${field.args.map((arg) => `${arg.name}: ${String(arg.type)}${arg.defaultValue !== undefined ? ` = ${JSON.stringify(arg.defaultValue)}` : ''}`).join(', ')}): ${String(field.type)}`;
 
-  it.each(apiSummary.map((block) => [block.line, block] as const))('README.md:%i lists the schema as it is, every field of each type it names', (_line, block) => {
-    const summary: DocumentNode = parse(block.code);
-    for (const definition of summary.definitions) {
-      if (definition.kind === Kind.OBJECT_TYPE_DEFINITION) {
-        const type = schema.getType(definition.name.value);
-        if (!isObjectType(type)) throw new Error(`${definition.name.value} is not an object type of the schema`);
-        expect((definition.fields ?? []).map(summaryField).sort()).toEqual(Object.values(type.getFields()).map(schemaField).sort());
-      } else if (definition.kind === Kind.UNION_TYPE_DEFINITION) {
-        const type = schema.getType(definition.name.value);
-        if (!isUnionType(type)) throw new Error(`${definition.name.value} is not a union of the schema`);
-        expect((definition.types ?? []).map((member) => member.name.value)).toEqual(type.getTypes().map(String));
-      } else {
-        throw new Error(`unexpected ${definition.kind} in the API summary`);
+  it.each(apiSummary.map((block) => [block.line, block] as const))(
+    'README.md:%i lists the schema as it is, every field of each type it names',
+    (_line, block) => {
+      const summary: DocumentNode = parse(block.code);
+      for (const definition of summary.definitions) {
+        if (definition.kind === Kind.OBJECT_TYPE_DEFINITION) {
+          const type = schema.getType(definition.name.value);
+          if (!isObjectType(type)) throw new Error(`${definition.name.value} is not an object type of the schema`);
+          expect((definition.fields ?? []).map(summaryField).sort()).toEqual(Object.values(type.getFields()).map(schemaField).sort());
+        } else if (definition.kind === Kind.UNION_TYPE_DEFINITION) {
+          const type = schema.getType(definition.name.value);
+          if (!isUnionType(type)) throw new Error(`${definition.name.value} is not a union of the schema`);
+          expect((definition.types ?? []).map((member) => member.name.value)).toEqual(type.getTypes().map(String));
+        } else {
+          throw new Error(`unexpected ${definition.kind} in the API summary`);
+        }
       }
-    }
-  });
+    },
+  );
 });
 
 describe('the shell commands (sh)', () => {
-  const scripts = Object.keys((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
+  const scripts = Object.keys(
+    (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts,
+  );
   const commands = shell.flatMap((block) =>
     block.code
       .split('\n')
@@ -182,41 +203,61 @@ describe('the shell commands (sh)', () => {
     }
   });
 
-  it.each(commands.filter((command) => / npm start$|^npm start$/.test(command)).map((command) => [command]))('%s should start a server', async (command) => {
-    const env = Object.fromEntries(command.split(/\s+/).filter((word) => /^[A-Z_]+=/.test(word)).map((word) => word.split('=', 2) as [string, string]));
-    let redis: RedisServer | undefined;
-    if (env.REDIS_URL) {
-      redis = await RedisServer.start(inject('redisServerBin'));
-      env.REDIS_URL = redis.url;
-    }
-    env.PORT = String(await freePort());
-    const child = spawn('npm', ['start'], { cwd: root, env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    try {
-      await waitFor(`${command} to listen`, () => {
-        if (child.exitCode !== null) throw new Error(output);
-        return output.includes('"roomcast listening"');
-      }, 30_000);
-      expect(output).toContain(`"broker":"${env.REDIS_URL ? 'redis' : 'memory'}"`);
-      expect(output).toContain(`:${env.PORT}/graphql`);
-    } finally {
-      process.kill(-child.pid!, 'SIGTERM');
-      await within(exited, 15_000, 'npm start to stop');
-      await redis?.stop();
-    }
-  });
+  it.each(commands.filter((command) => / npm start$|^npm start$/.test(command)).map((command) => [command]))(
+    '%s should start a server',
+    async (command) => {
+      const env = Object.fromEntries(
+        command
+          .split(/\s+/)
+          .filter((word) => /^[A-Z_]+=/.test(word))
+          .map((word) => word.split('=', 2) as [string, string]),
+      );
+      let redis: RedisServer | undefined;
+      if (env.REDIS_URL) {
+        redis = await RedisServer.start(inject('redisServerBin'));
+        env.REDIS_URL = redis.url;
+      }
+      env.PORT = String(await freePort());
+      const child = spawn('npm', ['start'], {
+        cwd: root,
+        env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      try {
+        await waitFor(
+          `${command} to listen`,
+          () => {
+            if (child.exitCode !== null) throw new Error(output);
+            return output.includes('"roomcast listening"');
+          },
+          30_000,
+        );
+        expect(output).toContain(`"broker":"${env.REDIS_URL ? 'redis' : 'memory'}"`);
+        expect(output).toContain(`:${env.PORT}/graphql`);
+      } finally {
+        process.kill(-child.pid!, 'SIGTERM');
+        await within(exited, 15_000, 'npm start to stop');
+        await redis?.stop();
+      }
+    },
+  );
 
-  it.each(shell.filter((block) => block.code.startsWith('curl')).map((block) => [block.line, block] as const))('README.md:%i runs as written', async (_line, block) => {
-    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', local(block.code)]);
-    const expected = /^# (\{.*)$/m.exec(block.code)?.[1];
-    const body = JSON.parse(stdout) as { data?: { publish?: { seq?: unknown; cursor?: unknown } } };
-    expect(typeof body.data?.publish?.seq, stdout).toBe('number');
-    expect(typeof body.data?.publish?.cursor, stdout).toBe('string');
-    expect(expected, 'the block shows what it prints').toBeDefined();
-  });
+  it.each(shell.filter((block) => block.code.startsWith('curl')).map((block) => [block.line, block] as const))(
+    'README.md:%i runs as written',
+    async (_line, block) => {
+      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', local(block.code)]);
+      const expected = /^# (\{.*)$/m.exec(block.code)?.[1];
+      const body = JSON.parse(stdout) as { data?: { publish?: { seq?: unknown; cursor?: unknown } } };
+      expect(typeof body.data?.publish?.seq, stdout).toBe('number');
+      expect(typeof body.data?.publish?.cursor, stdout).toBe('string');
+      expect(expected, 'the block shows what it prints').toBeDefined();
+    },
+  );
 });
 
 describe('the layout (plain blocks)', () => {

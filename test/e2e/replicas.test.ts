@@ -23,9 +23,7 @@ const clients: Client[] = [];
 
 beforeAll(async () => {
   redis = await RedisServer.start(inject('redisServerBin'));
-  replicas = await Promise.all(
-    ['a', 'b', 'c'].map((name) => startReplica({ REDIS_URL: redis.url, REPLICA_ID: name, HISTORY_SIZE: '20' })),
-  );
+  replicas = await Promise.all(['a', 'b', 'c'].map((name) => startReplica({ REDIS_URL: redis.url, REPLICA_ID: name, HISTORY_SIZE: '20' })));
 });
 afterAll(async () => {
   for (const client of clients) await client.dispose();
@@ -55,7 +53,13 @@ describe('three replicas on one Redis', () => {
     const live = replicas.map((r) => subscribeWs(connect(r), RoomMessagesDocument, { room }));
     const liveFrom: number[] = [];
     for (const [i, stream] of live.entries()) {
-      liveFrom.push(await untilLive(stream, (r) => message(r).seq, () => publish(replicas[i]!, room, 'probe')));
+      liveFrom.push(
+        await untilLive(
+          stream,
+          (r) => message(r).seq,
+          () => publish(replicas[i]!, room, 'probe'),
+        ),
+      );
     }
     const probes = Math.max(...liveFrom);
     for (const [i, stream] of live.entries()) {
@@ -80,8 +84,9 @@ describe('three replicas on one Redis', () => {
     // One Redis channel subscription per replica, however many local subscribers.
     expect(await redis.command('PUBSUB', 'NUMSUB', `roomcast:{${room}}`)).toEqual([`roomcast:{${room}}`, 3]);
     for (const stream of [...live, ...resumed]) stream.dispose();
-    await waitFor('every replica to release the channel', async () =>
-      ((await redis.command('PUBSUB', 'NUMSUB', `roomcast:{${room}}`)) as [string, number])[1] === 0,
+    await waitFor(
+      'every replica to release the channel',
+      async () => ((await redis.command('PUBSUB', 'NUMSUB', `roomcast:{${room}}`)) as [string, number])[1] === 0,
     );
   });
 
@@ -102,7 +107,11 @@ describe('three replicas on one Redis', () => {
   it('should resume on another replica with exactly what was missed, then live', async () => {
     const room = 'resume';
     const a = subscribeWs(connect(replicas[0]!), RoomMessagesDocument, { room });
-    await untilLive(a, (r) => message(r).seq, () => publish(replicas[1]!, room, 'probe'));
+    await untilLive(
+      a,
+      (r) => message(r).seq,
+      () => publish(replicas[1]!, room, 'probe'),
+    );
     const last = message(a.items.at(-1)!);
     a.dispose();
     for (let n = 1; n <= 3; n++) await publish(replicas[1]!, room, { n });
@@ -137,4 +146,3 @@ describe('three replicas on one Redis', () => {
     stream.dispose();
   });
 });
-

@@ -37,10 +37,13 @@ async function post(target: Replica, query: string, variables: Record<string, un
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, body: (await response.json()) as { data?: Record<string, unknown>; errors?: { message: string; extensions?: { code?: string } }[] } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { data?: Record<string, unknown>; errors?: { message: string; extensions?: { code?: string } }[] },
+  };
 }
 
-it('should end the user\'s sessions on every replica within a second and refuse their older tokens', async () => {
+it("should end the user's sessions on every replica within a second and refuse their older tokens", async () => {
   const claims = { sub: 'victim', roomcast: { v: ['subscribe', 'history'] } };
   const token = await sign(claims);
   const ws = wsClient(a.wsUrl, { lazy: false, onNonLazyError: () => {}, connectionParams: { authToken: token } });
@@ -53,7 +56,15 @@ it('should end the user\'s sessions on every replica within a second and refuse 
   expect(stream.status).toBe(200);
   const streamText = stream.text();
   // The WebSocket subscription is accepted (a history read on the same connection proves the token).
-  expect((await within(new Promise<unknown>((resolve) => ws.subscribe({ query: print(HistoryDocument), variables: { room: 'v' } }, { next: resolve, error: resolve, complete: () => {} })), 5_000, 'history')) as { errors?: unknown }).not.toHaveProperty('errors');
+  expect(
+    (await within(
+      new Promise<unknown>((resolve) =>
+        ws.subscribe({ query: print(HistoryDocument), variables: { room: 'v' } }, { next: resolve, error: resolve, complete: () => {} }),
+      ),
+      5_000,
+      'history',
+    )) as { errors?: unknown },
+  ).not.toHaveProperty('errors');
 
   const revoke = 'mutation($u: ID!) { revoke(user: $u) }';
   expect((await post(b, revoke, { u: 'victim' }, await sign({ sub: 'nobody' }))).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');

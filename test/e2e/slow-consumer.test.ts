@@ -23,7 +23,8 @@ afterAll(async () => {
 });
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
 
 async function publish(target: Replica, room: string, data: unknown) {
   const { body } = await postGraphQL(target.url, PublishDocument, { room, event: 'e', data });
@@ -44,11 +45,16 @@ async function stalledClient(url: string, subscriptions: { room: string; after: 
   ws.send(JSON.stringify({ type: 'connection_init' }));
   await waitFor('connection_ack', () => received.some((m) => m.includes('connection_ack')));
   for (const [i, { room, after }] of subscriptions.entries()) {
-    ws.send(JSON.stringify({
-      id: String(i),
-      type: 'subscribe',
-      payload: { query: 'subscription($room: ID!, $after: String) { messages(room: $room, after: $after) { ... on Message { seq data } } }', variables: { room, after } },
-    }));
+    ws.send(
+      JSON.stringify({
+        id: String(i),
+        type: 'subscribe',
+        payload: {
+          query: 'subscription($room: ID!, $after: String) { messages(room: $room, after: $after) { ... on Message { seq data } } }',
+          variables: { room, after },
+        },
+      }),
+    );
   }
   return { ws, socket: () => raw!, received, closed };
 }
@@ -93,7 +99,10 @@ describe('slow consumer', () => {
     await publishLive(100);
     await waitFor('the normal clients to receive the baseline phase', () => received.every((r) => r.length === 200), 30_000);
 
-    const stalled = await stalledClient(server.wsUrl, [{ room: 'flood', after: flood0.cursor }, { room: 'live', after: start.cursor }]);
+    const stalled = await stalledClient(server.wsUrl, [
+      { room: 'flood', after: flood0.cursor },
+      { room: 'live', after: start.cursor },
+    ]);
     await publish(server, 'flood', 'first');
     await waitFor('the stalled client to receive a first message', () => stalled.received.some((m) => m.includes('"first"')));
     stalled.socket().pause();

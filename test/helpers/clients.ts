@@ -40,9 +40,7 @@ export class Stream<T> {
       if (this.completed) throw new Error('stream completed');
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for event #${this.readIndex + 1}`);
-      await within(new Promise<void>((resolve) => (this.wake = resolve)), left, `event #${this.readIndex + 1}`).catch(
-        () => {},
-      );
+      await within(new Promise<void>((resolve) => (this.wake = resolve)), left, `event #${this.readIndex + 1}`).catch(() => {});
     }
     return this.items[this.readIndex++]!;
   }

@@ -11,7 +11,7 @@ import { waitFor } from './wait.js';
 export type PresenceStream = Stream<ExecutionResult<PresenceEventsSubscription>>;
 
 /** `JOIN c1 3`; throws on an error result. */
-export function presenceLine(result: ExecutionResult<PresenceEventsSubscription>): string {
+function presenceLine(result: ExecutionResult<PresenceEventsSubscription>): string {
   if (!result.data) throw new Error(`presence event with errors: ${JSON.stringify(result.errors)}`);
   const { action, member, count } = result.data.presence;
   return `${action} ${member.clientId} ${count}`;
@@ -31,7 +31,13 @@ export interface RoomMember {
 }
 
 /** A WebSocket client with `clientId` (and more connection params, such as a token) subscribed to `room`. */
-export function joinRoom(wsUrl: string, room: string, clientId: string, connectionParams: Record<string, unknown> = {}, options: Partial<ClientOptions> = {}): RoomMember {
+export function joinRoom(
+  wsUrl: string,
+  room: string,
+  clientId: string,
+  connectionParams: Record<string, unknown> = {},
+  options: Partial<ClientOptions> = {},
+): RoomMember {
   const client = wsClient(wsUrl, { connectionParams: { clientId, ...connectionParams }, ...options });
   const messages = subscribeWs(client, RoomMessagesDocument, { room });
   return {
@@ -53,7 +59,13 @@ export interface LivePresence {
 }
 
 /** One `presence` subscription known to be live (livePresenceAll). */
-export async function livePresence(watcher: Client, room: string, probeUrl: string, probeParams: Record<string, unknown> = {}, timeoutMs = 10_000): Promise<LivePresence> {
+export async function livePresence(
+  watcher: Client,
+  room: string,
+  probeUrl: string,
+  probeParams: Record<string, unknown> = {},
+  timeoutMs = 10_000,
+): Promise<LivePresence> {
   const { streams, probes, base } = await livePresenceAll([watcher], room, probeUrl, probeParams, timeoutMs);
   return { stream: streams[0]!, probes, base };
 }

@@ -9,7 +9,9 @@ export const closeCode = (ws: WebSocket): Promise<number> =>
   within(new Promise<number>((resolve) => ws.once('close', (code) => resolve(code))), 5_000, 'the socket to close');
 
 export const opened = (ws: WebSocket): Promise<unknown> =>
-  ws.readyState === WebSocket.OPEN ? Promise.resolve() : within(new Promise((resolve) => ws.once('open', resolve)), 5_000, 'the socket to open');
+  ws.readyState === WebSocket.OPEN
+    ? Promise.resolve()
+    : within(new Promise((resolve) => ws.once('open', resolve)), 5_000, 'the socket to open');
 
 /** Opens the protocol: connection_init, then waits for connection_ack. */
 export async function acknowledged(ws: WebSocket): Promise<void> {

@@ -31,7 +31,10 @@ export interface ReplicaOptions {
   readonly cwd?: string;
 }
 
-export async function startReplica(env: Record<string, string>, { nodeFlags = [], script = 'src/main.ts', cwd = root }: ReplicaOptions = {}): Promise<Replica> {
+export async function startReplica(
+  env: Record<string, string>,
+  { nodeFlags = [], script = 'src/main.ts', cwd = root }: ReplicaOptions = {},
+): Promise<Replica> {
   const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
   const child = spawn(process.execPath, [...nodeFlags, ...loader, script], {
     cwd,
@@ -76,9 +79,5 @@ export function runToExit(env: Record<string, string>): Promise<{ code: number |
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return within(
-    new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr }))),
-    20_000,
-    'the process to exit',
-  );
+  return within(new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr }))), 20_000, 'the process to exit');
 }

@@ -30,11 +30,17 @@ async function post(target: TestServer, query: string, variables: Record<string,
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, body: (await response.json()) as { data?: Record<string, unknown>; errors?: { message: string; extensions?: { code?: string } }[] } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { data?: Record<string, unknown>; errors?: { message: string; extensions?: { code?: string } }[] },
+  };
 }
 const publisherToken = () => sign({ sub: 'backend', roomcast: { '*': ['publish'] } });
 const publish = async (target: TestServer, room: string, n: number) =>
-  (await post(target, print(PublishDocument), { room, event: 'e', data: n }, await publisherToken())).body.data!.publish as { cursor: string; seq: number };
+  (await post(target, print(PublishDocument), { room, event: 'e', data: n }, await publisherToken())).body.data!.publish as {
+    cursor: string;
+    seq: number;
+  };
 
 describe('token lifetime', () => {
   it('should refuse tokens without iat, without exp, issued in the future, or living longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS', async () => {
@@ -47,7 +53,11 @@ describe('token lifetime', () => {
     const long = await sign({ sub: 'a', exp: now() + 7200 });
     expect((await post(target, history, { room: 'r' }, long)).body.errors?.[0]?.message).toMatch(/AUTH_MAX_TOKEN_LIFETIME_SECONDS/);
     // A token "issued" a year ahead would outlive both the lifetime rule and any revocation.
-    const future = await new SignJWT({ sub: 'a' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now() + 365 * 86400).setExpirationTime(now() + 365 * 86400 + 60).sign(new TextEncoder().encode(SECRET));
+    const future = await new SignJWT({ sub: 'a' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt(now() + 365 * 86400)
+      .setExpirationTime(now() + 365 * 86400 + 60)
+      .sign(new TextEncoder().encode(SECRET));
     expect((await post(target, history, { room: 'r' }, future)).body.errors?.[0]?.message).toMatch(/issued in the future/);
   });
 });
@@ -56,7 +66,9 @@ describe('authenticate over HTTP', () => {
   it('should check the token and return its session, or UNAUTHENTICATED', async () => {
     const target = await server();
     const query = 'mutation($t: String!) { authenticate(token: $t) { user inbox } }';
-    expect((await post(target, query, { t: await sign({ sub: 'h' }) })).body.data).toEqual({ authenticate: { user: 'h', inbox: 'user:h' } });
+    expect((await post(target, query, { t: await sign({ sub: 'h' }) })).body.data).toEqual({
+      authenticate: { user: 'h', inbox: 'user:h' },
+    });
     expect((await post(target, query, { t: 'garbage' })).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 });
@@ -99,7 +111,11 @@ describe.each(['on', 'off'])('authenticate over the WebSocket, DIRECT_DELIVERY=%
 
   it('should refuse a token of another user (FORBIDDEN) and an invalid one (UNAUTHENTICATED), keeping the identity', async () => {
     // Not lazy: one connection for every operation of the test.
-    const client = wsClient(target.wsUrl, { lazy: false, onNonLazyError: () => {}, connectionParams: { authToken: await sign({ sub: 'ben', roomcast: { r: ['history'] } }) } });
+    const client = wsClient(target.wsUrl, {
+      lazy: false,
+      onNonLazyError: () => {},
+      connectionParams: { authToken: await sign({ sub: 'ben', roomcast: { r: ['history'] } }) },
+    });
     const other = await rawOperation(client, authenticate, { t: await sign({ sub: 'not-ben' }) });
     expect(other.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const invalid = await rawOperation(client, authenticate, { t: 'garbage' });
@@ -156,7 +172,11 @@ describe('@roomcast/client with getToken', () => {
     let ended: unknown;
     const dispose = client.subscribe(
       { query: print(RoomMessagesDocument), variables: { room, after: start.cursor } },
-      { next: (r) => received.push((r.data?.messages as { data?: number }).data ?? -1), error: (e) => (ended = e), complete: () => (ended = 'complete') },
+      {
+        next: (r) => received.push((r.data?.messages as { data?: number }).data ?? -1),
+        error: (e) => (ended = e),
+        complete: () => (ended = 'complete'),
+      },
     );
     const until = Date.now() + 20_000;
     let n = 0;

@@ -19,7 +19,11 @@ const ANONYMOUS = JSON.stringify({ lobby: ['subscribe', 'history'] });
 
 const now = () => Math.floor(Date.now() / 1000);
 async function hs256(claims: JWTPayload, { alg = 'HS256', key = secretKey } = {}): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime(claims.exp ?? now() + 600).sign(key);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg })
+    .setIssuedAt()
+    .setExpirationTime(claims.exp ?? now() + 600)
+    .sign(key);
 }
 
 const server = serversOfThisFile();
@@ -30,7 +34,12 @@ interface Answer {
   body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] };
 }
 
-async function post(target: TestServer, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Answer> {
+async function post(
+  target: TestServer,
+  query: string,
+  variables: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const response = await fetch(target.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
@@ -75,7 +84,11 @@ describe('HS256 secret', () => {
       ['malformed', 'not.a.jwt', /malformed token/],
       ['bad signature', await hs256({ sub: 'a' }, { key: other }), /bad signature/],
       ['expired', await hs256({ sub: 'a', exp: now() - 10 }), /token expired/],
-      ['not yet valid', await new SignJWT({ sub: 'a', nbf: now() + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(secretKey), /not yet valid/],
+      [
+        'not yet valid',
+        await new SignJWT({ sub: 'a', nbf: now() + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(secretKey),
+        /not yet valid/,
+      ],
       ['alg none', `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'a', exp: now() + 60 })}.`, /algorithm not allowed|malformed/],
       ['not Bearer', '', /Bearer/],
     ];
@@ -90,7 +103,12 @@ describe('HS256 secret', () => {
 
   it('a valid token without the capability: 403 FORBIDDEN, the same whether or not the room has messages', async () => {
     const token = await hs256({ sub: 'bob', roomcast: { 'team:42:*': ['subscribe'] } });
-    await post(target, publishQuery, { room: 'full', event: 'e', data: 1 }, bearer(await hs256({ sub: 'w', roomcast: { full: ['publish'] } })));
+    await post(
+      target,
+      publishQuery,
+      { room: 'full', event: 'e', data: 1 },
+      bearer(await hs256({ sub: 'w', roomcast: { full: ['publish'] } })),
+    );
     const answers = [
       await post(target, historyQuery, { room: 'full' }, bearer(token)),
       await post(target, historyQuery, { room: 'empty-never-used' }, bearer(token)),
@@ -99,11 +117,16 @@ describe('HS256 secret', () => {
       expect(answer.status).toBe(403);
       expect(codeOf(answer)).toBe('FORBIDDEN');
     }
-    expect(answers[0]!.body.errors?.[0]?.message.replace('full', 'X')).toBe(answers[1]!.body.errors?.[0]?.message.replace('empty-never-used', 'X'));
+    expect(answers[0]!.body.errors?.[0]?.message.replace('full', 'X')).toBe(
+      answers[1]!.body.errors?.[0]?.message.replace('empty-never-used', 'X'),
+    );
   });
 
   it('patterns: exact, prefix, * (not the broadcast stream), @broadcast; sender is the token sub', async () => {
-    const token = await hs256({ sub: 'auth0|alice', roomcast: { exact: ['publish'], 'team:42:*': ['publish'], '*': ['history'], '@broadcast': ['publish'] } });
+    const token = await hs256({
+      sub: 'auth0|alice',
+      roomcast: { exact: ['publish'], 'team:42:*': ['publish'], '*': ['history'], '@broadcast': ['publish'] },
+    });
     const publish = (room: string) => post(target, publishQuery, { room, event: 'e', data: 1 }, bearer(token));
     const ok = await publish('exact');
     expect(ok.status).toBe(200);
@@ -120,7 +143,7 @@ describe('HS256 secret', () => {
     expect((await post(target, 'mutation { broadcast(event: "e", data: 1) { seq } }', {}, bearer(star))).status).toBe(403);
   });
 
-  it("every user may read their own inbox user:<encoded sub>, not publish to it", async () => {
+  it('every user may read their own inbox user:<encoded sub>, not publish to it', async () => {
     const token = await hs256({ sub: 'auth0|bob@example.com' });
     const inbox = 'user:auth0:7Cbob:40example.com';
     expect((await post(target, historyQuery, { room: inbox }, bearer(token))).status).toBe(200);
@@ -185,7 +208,12 @@ describe('HS256 secret', () => {
   describe.each(['on', 'off'])('WebSocket, DIRECT_DELIVERY=%s', (direct) => {
     let ws: TestServer;
     beforeAll(async () => {
-      ws = await server({ AUTH_JWT_SECRET: SECRET, ANONYMOUS_CAPABILITY: ANONYMOUS, AUTH_CLOCK_TOLERANCE_SECONDS: '0', DIRECT_DELIVERY: direct });
+      ws = await server({
+        AUTH_JWT_SECRET: SECRET,
+        ANONYMOUS_CAPABILITY: ANONYMOUS,
+        AUTH_CLOCK_TOLERANCE_SECONDS: '0',
+        DIRECT_DELIVERY: direct,
+      });
     });
 
     const closeOf = async (stream: Stream<unknown>) => {
@@ -236,7 +264,9 @@ describe('HS256 secret', () => {
 
     it('the connection is closed with 4403 "token expired" within 1 s after exp', async () => {
       const exp = now() + 2;
-      const client = wsClient(ws.wsUrl, { connectionParams: { authToken: await hs256({ sub: 'dave', roomcast: { lobby: ['subscribe'] }, exp }) } });
+      const client = wsClient(ws.wsUrl, {
+        connectionParams: { authToken: await hs256({ sub: 'dave', roomcast: { lobby: ['subscribe'] }, exp }) },
+      });
       const close = await closeOf(subscribeWs(client, RoomMessagesDocument, { room: 'lobby' }));
       const late = Date.now() - exp * 1000;
       await client.dispose();
@@ -259,36 +289,66 @@ describe('auth off', () => {
 });
 
 describe('public keys: RS256, ES256, and a JWKS', () => {
-  it.each(['RS256', 'ES256'] as const)('%s: tokens of the key pass; HS made with the public key as secret, and none, are refused', async (alg) => {
-    const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
-    const pem = await exportSPKI(publicKey);
-    const target = await server({ AUTH_JWT_PUBLIC_KEY: pem });
-    const token = await new SignJWT({ sub: 'k', roomcast: { r: ['history'] } }).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime('1m').sign(privateKey);
-    expect((await post(target, historyQuery, { room: 'r' }, bearer(token))).status).toBe(200);
-    const confused = await hs256({ sub: 'k', roomcast: { r: ['history'] } }, { key: new TextEncoder().encode(pem) });
-    const refused = await post(target, historyQuery, { room: 'r' }, bearer(confused));
-    expect(refused.status).toBe(401);
-    expect(refused.body.errors?.[0]?.message).toMatch(/algorithm not allowed/);
-    const none = `${b64({ alg: 'none' })}.${b64({ sub: 'k', roomcast: { r: ['history'] } })}.`;
-    expect((await post(target, historyQuery, { room: 'r' }, bearer(none))).status).toBe(401);
-  });
+  it.each(['RS256', 'ES256'] as const)(
+    '%s: tokens of the key pass; HS made with the public key as secret, and none, are refused',
+    async (alg) => {
+      const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+      const pem = await exportSPKI(publicKey);
+      const target = await server({ AUTH_JWT_PUBLIC_KEY: pem });
+      const token = await new SignJWT({ sub: 'k', roomcast: { r: ['history'] } })
+        .setProtectedHeader({ alg })
+        .setIssuedAt()
+        .setExpirationTime('1m')
+        .sign(privateKey);
+      expect((await post(target, historyQuery, { room: 'r' }, bearer(token))).status).toBe(200);
+      const confused = await hs256({ sub: 'k', roomcast: { r: ['history'] } }, { key: new TextEncoder().encode(pem) });
+      const refused = await post(target, historyQuery, { room: 'r' }, bearer(confused));
+      expect(refused.status).toBe(401);
+      expect(refused.body.errors?.[0]?.message).toMatch(/algorithm not allowed/);
+      const none = `${b64({ alg: 'none' })}.${b64({ sub: 'k', roomcast: { r: ['history'] } })}.`;
+      expect((await post(target, historyQuery, { room: 'r' }, bearer(none))).status).toBe(401);
+    },
+  );
 
   it('JWKS: keys picked by kid; issuer and audience checked when set', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-    const jwks: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+    const jwks: Server = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+    );
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
       const target = await server({ AUTH_JWKS_URL: url, AUTH_JWT_ISSUER: 'https://issuer.test', AUTH_JWT_AUDIENCE: 'roomcast' });
       const sign = (claims: JWTPayload, kid = 'k1') =>
-        new SignJWT({ sub: 'j', roomcast: { r: ['history'] }, ...claims }).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt().setExpirationTime('1m').sign(privateKey);
-      expect((await post(target, historyQuery, { room: 'r' }, bearer(await sign({ iss: 'https://issuer.test', aud: 'roomcast' })))).status).toBe(200);
-      const wrongIssuer = await post(target, historyQuery, { room: 'r' }, bearer(await sign({ iss: 'https://evil.test', aud: 'roomcast' })));
+        new SignJWT({ sub: 'j', roomcast: { r: ['history'] }, ...claims })
+          .setProtectedHeader({ alg: 'ES256', kid })
+          .setIssuedAt()
+          .setExpirationTime('1m')
+          .sign(privateKey);
+      expect(
+        (await post(target, historyQuery, { room: 'r' }, bearer(await sign({ iss: 'https://issuer.test', aud: 'roomcast' })))).status,
+      ).toBe(200);
+      const wrongIssuer = await post(
+        target,
+        historyQuery,
+        { room: 'r' },
+        bearer(await sign({ iss: 'https://evil.test', aud: 'roomcast' })),
+      );
       expect(wrongIssuer.body.errors?.[0]?.message).toMatch(/wrong issuer/);
-      const wrongAudience = await post(target, historyQuery, { room: 'r' }, bearer(await sign({ iss: 'https://issuer.test', aud: 'other' })));
+      const wrongAudience = await post(
+        target,
+        historyQuery,
+        { room: 'r' },
+        bearer(await sign({ iss: 'https://issuer.test', aud: 'other' })),
+      );
       expect(wrongAudience.body.errors?.[0]?.message).toMatch(/wrong audience/);
-      const unknownKid = await post(target, historyQuery, { room: 'r' }, bearer(await sign({ iss: 'https://issuer.test', aud: 'roomcast' }, 'k2')));
+      const unknownKid = await post(
+        target,
+        historyQuery,
+        { room: 'r' },
+        bearer(await sign({ iss: 'https://issuer.test', aud: 'roomcast' }, 'k2')),
+      );
       expect(unknownKid.status).toBe(401);
     } finally {
       jwks.close();

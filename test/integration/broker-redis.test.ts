@@ -117,7 +117,9 @@ describe('Redis broker specifics', () => {
       const first = await broker.publish('idem', 'e', '{"n":1}', 'alice', secret);
       await broker.publish('idem', 'e', '{"n":2}');
       const keys = (await redis.command('KEYS', 'test:{idem}:idem:*')) as string[];
-      const name = `test:{idem}:idem:${createHash('sha256').update(JSON.stringify(['alice', secret])).digest('hex')}`;
+      const name = `test:{idem}:idem:${createHash('sha256')
+        .update(JSON.stringify(['alice', secret]))
+        .digest('hex')}`;
       expect(keys).toEqual([name]);
       // The message itself, though the history (HISTORY_SIZE 1) no longer holds it.
       expect(await redis.command('GET', name)).toBe(encodeMessage(first, '{"n":1}'));
@@ -135,7 +137,12 @@ describe('Redis broker specifics', () => {
       // Anonymous publishes under the same key have their own.
       await broker.publish('idem', 'e', '{"n":4}', undefined, secret);
       expect(((await redis.command('KEYS', 'test:{idem}:idem:*')) as string[]).sort()).toEqual(
-        [name, `test:{idem}:idem:${createHash('sha256').update(JSON.stringify([null, secret])).digest('hex')}`].sort(),
+        [
+          name,
+          `test:{idem}:idem:${createHash('sha256')
+            .update(JSON.stringify([null, secret]))
+            .digest('hex')}`,
+        ].sort(),
       );
     } finally {
       await broker.close();

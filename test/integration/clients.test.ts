@@ -274,12 +274,10 @@ describe('Apollo Client 4 (HttpLink + GraphQLWsLink)', () => {
     const ws = socketClient(server.wsUrl);
     const client = apolloClient(server.url, ws);
 
-    const error = await client
-      .mutate({ mutation: PublishDocument, variables: { room: 'bad room!', event: 'score', data: 1 } })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const error = await client.mutate({ mutation: PublishDocument, variables: { room: 'bad room!', event: 'score', data: 1 } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(CombinedGraphQLErrors.is(error)).toBe(true);
     const { errors } = error as CombinedGraphQLErrors;
     expect(errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');

@@ -11,7 +11,14 @@ import { print, type ExecutionResult } from 'graphql';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { BroadcastDocument, BroadcastsDocument, PublishDocument, RoomMessagesDocument, type PublishMutation, type RoomMessagesSubscription } from '../generated/graphql.js';
+import {
+  BroadcastDocument,
+  BroadcastsDocument,
+  PublishDocument,
+  RoomMessagesDocument,
+  type PublishMutation,
+  type RoomMessagesSubscription,
+} from '../generated/graphql.js';
 import { executeWs, subscribeSse, subscribeWs, wsClient, type Stream } from '../helpers/clients.js';
 import { serversOfThisFile, type TestServer } from '../helpers/in-process.js';
 import { waitFor } from '../helpers/wait.js';
@@ -72,7 +79,8 @@ const watchSse = (target: TestServer, room: string, after: string, headers: Reco
   streams.push(stream);
   return stream;
 };
-const dataOf = async (stream: Stream<ExecutionResult<RoomMessagesSubscription>>, count: number) => (await stream.take(count)).map((r) => message(r).data);
+const dataOf = async (stream: Stream<ExecutionResult<RoomMessagesSubscription>>, count: number) =>
+  (await stream.take(count)).map((r) => message(r).data);
 
 describe.each([
   ['redis', 'on', () => ({ REDIS_URL: redis.url, DIRECT_DELIVERY: 'on' })],
@@ -134,7 +142,8 @@ describe.each([
     streams.push(own, others);
     await executeWs(me, BroadcastDocument, { event: 'e', data: 'b-hidden', excludeSelf: true });
     await executeWs(me, BroadcastDocument, { event: 'e', data: 'b-shown' });
-    const broadcasts = async (stream: typeof own, count: number) => (await stream.take(count)).map((r) => (r.data!.broadcasts as Published).data);
+    const broadcasts = async (stream: typeof own, count: number) =>
+      (await stream.take(count)).map((r) => (r.data!.broadcasts as Published).data);
     expect(await broadcasts(own, 1)).toEqual(['b-shown']);
     expect(await broadcasts(others, 2)).toEqual(['b-hidden', 'b-shown']);
   });
@@ -161,12 +170,18 @@ describe.each([
     const room = newRoom();
     for (const id of ['', 'has space', 'x'.repeat(65), 'é', '*']) {
       for (const excludeSelf of [true, false, undefined]) {
-        const { body } = await post(target, { room, data: 1, ...(excludeSelf === undefined ? {} : { excludeSelf }) }, { 'x-roomcast-client-id': id });
+        const { body } = await post(
+          target,
+          { room, data: 1, ...(excludeSelf === undefined ? {} : { excludeSelf }) },
+          { 'x-roomcast-client-id': id },
+        );
         expect(body.data ?? null, `${JSON.stringify(id)} ${String(excludeSelf)}`).toBeNull();
         expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       }
     }
-    await expect(publish(target, { room, data: 1, excludeSelf: true }, { 'x-roomcast-client-id': 'x'.repeat(64) })).resolves.toMatchObject({ seq: 1 });
+    await expect(publish(target, { room, data: 1, excludeSelf: true }, { 'x-roomcast-client-id': 'x'.repeat(64) })).resolves.toMatchObject({
+      seq: 1,
+    });
   });
 
   it('should close a WebSocket whose connectionParams.clientId is invalid with 4400 and the reason', async () => {
@@ -191,24 +206,31 @@ describe('excludeSelf with auth on', () => {
       .setExpirationTime('10m')
       .sign(new TextEncoder().encode(SECRET));
 
-  it.each(['on', 'off'])("should exclude the pair (sub, clientId): another user's same clientId is not excluded (DIRECT_DELIVERY=%s)", async (direct) => {
-    const target = await server({ REDIS_URL: redis.url, AUTH_JWT_SECRET: SECRET, DIRECT_DELIVERY: direct });
-    const room = newRoom();
-    const [alice, bob] = [await token('alice'), await token('bob')];
-    const zero = await publish(target, { room, data: 'zero' }, { authorization: `Bearer ${alice}` });
-    const bobs = connect(target, { authToken: bob, clientId: 'shared' });
-    const alices = watch(connect(target, { authToken: alice, clientId: 'shared' }), room, zero.cursor);
-    const bobsOwn = watch(bobs, room, zero.cursor);
-    const bobsOther = watch(connect(target, { authToken: bob, clientId: 'shared' }), room, zero.cursor);
-    const alicesSse = watchSse(target, room, zero.cursor, { authorization: `Bearer ${alice}`, 'x-roomcast-client-id': 'shared' });
-    await publishWs(bobs, { room, data: 'hidden from bob', excludeSelf: true });
-    await publish(target, { room, data: 'hidden from alice', excludeSelf: true }, { authorization: `Bearer ${alice}`, 'x-roomcast-client-id': 'shared' });
-    await publish(target, { room, data: 'end' }, { authorization: `Bearer ${alice}` });
-    expect(await dataOf(alices, 2)).toEqual(['hidden from bob', 'end']);
-    expect(await dataOf(alicesSse, 2)).toEqual(['hidden from bob', 'end']);
-    expect(await dataOf(bobsOwn, 2)).toEqual(['hidden from alice', 'end']);
-    expect(await dataOf(bobsOther, 2)).toEqual(['hidden from alice', 'end']);
-  });
+  it.each(['on', 'off'])(
+    "should exclude the pair (sub, clientId): another user's same clientId is not excluded (DIRECT_DELIVERY=%s)",
+    async (direct) => {
+      const target = await server({ REDIS_URL: redis.url, AUTH_JWT_SECRET: SECRET, DIRECT_DELIVERY: direct });
+      const room = newRoom();
+      const [alice, bob] = [await token('alice'), await token('bob')];
+      const zero = await publish(target, { room, data: 'zero' }, { authorization: `Bearer ${alice}` });
+      const bobs = connect(target, { authToken: bob, clientId: 'shared' });
+      const alices = watch(connect(target, { authToken: alice, clientId: 'shared' }), room, zero.cursor);
+      const bobsOwn = watch(bobs, room, zero.cursor);
+      const bobsOther = watch(connect(target, { authToken: bob, clientId: 'shared' }), room, zero.cursor);
+      const alicesSse = watchSse(target, room, zero.cursor, { authorization: `Bearer ${alice}`, 'x-roomcast-client-id': 'shared' });
+      await publishWs(bobs, { room, data: 'hidden from bob', excludeSelf: true });
+      await publish(
+        target,
+        { room, data: 'hidden from alice', excludeSelf: true },
+        { authorization: `Bearer ${alice}`, 'x-roomcast-client-id': 'shared' },
+      );
+      await publish(target, { room, data: 'end' }, { authorization: `Bearer ${alice}` });
+      expect(await dataOf(alices, 2)).toEqual(['hidden from bob', 'end']);
+      expect(await dataOf(alicesSse, 2)).toEqual(['hidden from bob', 'end']);
+      expect(await dataOf(bobsOwn, 2)).toEqual(['hidden from alice', 'end']);
+      expect(await dataOf(bobsOther, 2)).toEqual(['hidden from alice', 'end']);
+    },
+  );
 });
 
 describe('@roomcast/client', () => {

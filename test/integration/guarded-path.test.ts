@@ -47,7 +47,10 @@ const codes = (body: { errors?: { extensions?: { code?: unknown } }[] }) => body
 describe('HTTP', () => {
   it.each([
     ['the fast path (plain server-side POST)', { 'content-type': 'application/json', accept: 'application/json' }],
-    ["Yoga's path (a browser's POST, with Origin)", { 'content-type': 'application/json', accept: 'application/json', origin: 'http://app.example' }],
+    [
+      "Yoga's path (a browser's POST, with Origin)",
+      { 'content-type': 'application/json', accept: 'application/json', origin: 'http://app.example' },
+    ],
   ])('%s', async (_way, headers) => {
     const before = checks;
     const response = await fetch(servers.on.url, { method: 'POST', headers, body: JSON.stringify(history) });
@@ -61,7 +64,9 @@ describe('HTTP', () => {
     const url = new URL(servers.on.url);
     url.searchParams.set('query', history.query);
     url.searchParams.set('variables', JSON.stringify(history.variables));
-    const body = (await (await fetch(url, { headers: { accept: 'application/json' } })).json()) as { errors?: { extensions?: { code?: unknown } }[] };
+    const body = (await (await fetch(url, { headers: { accept: 'application/json' } })).json()) as {
+      errors?: { extensions?: { code?: unknown } }[];
+    };
     expect(codes(body)).toEqual(['FORBIDDEN']);
   });
 });
@@ -109,7 +114,8 @@ describe.each(['on', 'off'] as const)('WebSocket, DIRECT_DELIVERY=%s', (mode) =>
   it('a subscription of another room still works (the guard refuses only what it must)', async () => {
     const client = wsClient(servers[mode].wsUrl);
     const stream = subscribeWs(client, RoomMessagesDocument, { room: 'open' });
-    const probe = async () => (await postGraphQL(servers[mode].url, PublishDocument, { room: 'open', event: 'e', data: 1 })).body.data!.publish;
+    const probe = async () =>
+      (await postGraphQL(servers[mode].url, PublishDocument, { room: 'open', event: 'e', data: 1 })).body.data!.publish;
     const seq = await untilLive(stream, (result) => (result.data?.messages as { seq?: number } | undefined)?.seq ?? 0, probe);
     await client.dispose();
     expect(seq).toBeGreaterThan(0);

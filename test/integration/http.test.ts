@@ -36,7 +36,14 @@ describe('HTTP', () => {
     url.searchParams.set('query', `{ history(room: "${room}", limit: 5) { seq data } }`);
     const response = await fetch(url, { headers: { accept: 'application/json' } });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ data: { history: [{ seq: 1, data: { text: 'hi' } }, { seq: 2, data: { n: 2 } }] } });
+    expect(await response.json()).toEqual({
+      data: {
+        history: [
+          { seq: 1, data: { text: 'hi' } },
+          { seq: 2, data: { n: 2 } },
+        ],
+      },
+    });
     const after = await postGraphQL(server.url, HistoryDocument, { room, after: body.data!.publish.cursor });
     expect(after.body.data?.history.map((m) => m.seq)).toEqual([2]);
   });
@@ -77,7 +84,7 @@ describe('HTTP', () => {
   it.each([
     ['with a Content-Length (read whole)', false],
     ['chunked', true],
-  ])('should stream a subscription POSTed with curl\'s Accept */*, %s, instead of holding the answer', async (_way, chunked) => {
+  ])("should stream a subscription POSTed with curl's Accept */*, %s, instead of holding the answer", async (_way, chunked) => {
     const room = uniqueRoom();
     const start = await publish(room, 0);
     const controller = new AbortController();
@@ -102,13 +109,16 @@ describe('HTTP', () => {
     ['an unknown field', 'subscription { messages(room: "a") { nope } }', 'GRAPHQL_VALIDATION_FAILED'],
     ['a bad room id', 'subscription { messages(room: "a b") { __typename } }', 'BAD_USER_INPUT'],
     ['a syntax error', 'subscription {', 'GRAPHQL_PARSE_FAILED'],
-  ])('should answer an event stream that cannot start (%s) with a 400, not a 200 stream an EventSource would reopen', async (_name, query, code) => {
-    const url = new URL(server.url);
-    url.searchParams.set('query', query);
-    const response = await fetch(url, { headers: { accept: 'text/event-stream' } });
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe(code);
-  });
+  ])(
+    'should answer an event stream that cannot start (%s) with a 400, not a 200 stream an EventSource would reopen',
+    async (_name, query, code) => {
+      const url = new URL(server.url);
+      url.searchParams.set('query', query);
+      const response = await fetch(url, { headers: { accept: 'text/event-stream' } });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe(code);
+    },
+  );
 
   it('should refuse a cursor of another room', async () => {
     const cursor = (await publish(uniqueRoom(), 1)).cursor;
@@ -142,13 +152,28 @@ describe('HTTP', () => {
     ['a publish', JSON.stringify({ query: 'mutation { publish(room: "same", event: "e", data: 1) { room event data } }' }), {}, 200],
     ['invalid JSON', '{"query":', {}, 400],
     ['a body that is not an object', '[1]', {}, 400],
-    ['a query with variables, an operation name and extensions', JSON.stringify({ query: 'query H($r: ID!) { history(room: $r) { seq } }', variables: { r: 'same' }, operationName: 'H', extensions: {} }), {}, 200],
+    [
+      'a query with variables, an operation name and extensions',
+      JSON.stringify({
+        query: 'query H($r: ID!) { history(room: $r) { seq } }',
+        variables: { r: 'same' },
+        operationName: 'H',
+        extensions: {},
+      }),
+      {},
+      200,
+    ],
     ['an unexpected parameter', '{"query":"{ __typename }","foo":1}', {}, 400],
     ['a batch', '[{"query":"{ __typename }"}]', {}, 400],
     ['a subscription', '{"query":"subscription { messages(room: \\"same\\") { __typename } }"}', { accept: 'application/json' }, 406],
     ['an unknown field, for application/json', '{"query":"{ nope }"}', { accept: 'application/json' }, 200],
     ['an unknown field, from a browser origin', '{"query":"{ nope }"}', { origin: 'http://app.test' }, 400],
-    ['an unknown field, for application/graphql-response+json', '{"query":"{ nope }"}', { accept: 'application/graphql-response+json' }, 400],
+    [
+      'an unknown field, for application/graphql-response+json',
+      '{"query":"{ nope }"}',
+      { accept: 'application/graphql-response+json' },
+      400,
+    ],
     ['an unknown field, for */*', '{"query":"{ nope }"}', { accept: '*/*' }, 400],
     ['a parse error, for */*', '{"query":"{ nope "}', { accept: '*/*' }, 400],
     ['a missing variable', missingVariable, {}, 400],

@@ -53,7 +53,11 @@ async function post(target: TestServer, variables: { room: string; data: unknown
   });
   return { status: response.status, body: (await response.json()) as ExecutionResult<PublishMutation> };
 }
-async function publish(target: TestServer, variables: { room: string; data: unknown; idempotencyKey?: string | null }, token?: string): Promise<Published> {
+async function publish(
+  target: TestServer,
+  variables: { room: string; data: unknown; idempotencyKey?: string | null },
+  token?: string,
+): Promise<Published> {
   const { body } = await post(target, variables, token);
   if (!body.data) throw new Error(JSON.stringify(body.errors));
   return body.data.publish;
@@ -68,7 +72,10 @@ const historyOf = async (target: TestServer, room: string) => {
  * A subscription of the room that has caught up (it has read nothing from Redis since) and got the
  * room's message `start`: everything it gets next was published after `start`.
  */
-async function watch(target: TestServer, room: string): Promise<{ stream: Stream<ExecutionResult<RoomMessagesSubscription>>; start: Published }> {
+async function watch(
+  target: TestServer,
+  room: string,
+): Promise<{ stream: Stream<ExecutionResult<RoomMessagesSubscription>>; start: Published }> {
   const zero = await publish(target, { room, data: 'zero' });
   const stream = subscribeWs(connect(target), RoomMessagesDocument, { room, after: zero.cursor });
   const start = await publish(target, { room, data: 'start' });
@@ -96,7 +103,10 @@ describe.each([
     expect(changed).toEqual(first);
     const after = await publish(target, { room, data: { n: 2 } });
     expect(after.seq).toBe(first.seq + 1);
-    expect((await stream.take(2)).map(message)).toEqual([{ __typename: 'Message', ...first }, { __typename: 'Message', ...after }]);
+    expect((await stream.take(2)).map(message)).toEqual([
+      { __typename: 'Message', ...first },
+      { __typename: 'Message', ...after },
+    ]);
     expect((await historyOf(target, room)).map((m) => m.data)).toEqual(['zero', 'start', { n: 1 }, { n: 2 }]);
     // The same key in another room, or another key here, is another message.
     const elsewhere = await publish(target, { room: `${room}-b`, data: 'b', idempotencyKey: 'order-1' });
@@ -135,7 +145,8 @@ describe.each([
     const firsts = [];
     for (const idempotencyKey of keys) firsts.push(await publish(target, { room, data: idempotencyKey, idempotencyKey }));
     expect(firsts.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
-    for (const [i, idempotencyKey] of keys.entries()) expect(await publish(target, { room, data: 'again', idempotencyKey })).toEqual(firsts[i]);
+    for (const [i, idempotencyKey] of keys.entries())
+      expect(await publish(target, { room, data: 'again', idempotencyKey })).toEqual(firsts[i]);
     // No key (absent or null): every publish is a message.
     expect((await publish(target, { room, data: 'a', idempotencyKey: null })).seq).toBe(6);
     expect((await publish(target, { room, data: 'a' })).seq).toBe(7);
@@ -149,11 +160,15 @@ describe('the window (IDEMPOTENCY_TTL_SECONDS)', () => {
     const first = await publish(target, { room, data: 'first', idempotencyKey: 'k' });
     const began = Date.now();
     // Every poll is a repeat: were repeats to extend the window, this would never end.
-    const fresh = await waitFor('the window to pass', async () => {
-      const attempt = await publish(target, { room, data: 'second', idempotencyKey: 'k' });
-      if (attempt.seq === first.seq) expect(attempt).toEqual(first);
-      return attempt.seq !== first.seq && attempt;
-    }, 5_000);
+    const fresh = await waitFor(
+      'the window to pass',
+      async () => {
+        const attempt = await publish(target, { room, data: 'second', idempotencyKey: 'k' });
+        if (attempt.seq === first.seq) expect(attempt).toEqual(first);
+        return attempt.seq !== first.seq && attempt;
+      },
+      5_000,
+    );
     expect(Date.now() - began).toBeGreaterThanOrEqual(800);
     expect(fresh).toMatchObject({ seq: 2, data: 'second' });
     expect((await historyOf(target, room)).map((m) => m.data)).toEqual(['first', 'second']);
@@ -196,7 +211,11 @@ describe('with auth on', () => {
     const overWs = await executeWs(ws, PublishDocument, { room, event: 'e', data: 'y', idempotencyKey: key });
     expect(overWs.data?.publish).toEqual(byAlice);
     const held = (await postGraphQL(target.url, HistoryDocument, { room, limit: 100 })).body.data!.history;
-    expect(held.filter((m) => [byBob.seq, byAlice.seq, byNobody.seq].includes(m.seq)).map((m) => m.data)).toEqual(['bob', 'alice', 'anonymous']);
+    expect(held.filter((m) => [byBob.seq, byAlice.seq, byNobody.seq].includes(m.seq)).map((m) => m.data)).toEqual([
+      'bob',
+      'alice',
+      'anonymous',
+    ]);
     expect(held.filter((m) => m.data === 'x' || m.data === 'y')).toEqual([]);
   });
 });

@@ -58,7 +58,8 @@ async function inspected(server: TestServer, limit?: number): Promise<InspectQue
 
 const room = (data: InspectQuery, id: string) => data.rooms.find((r) => r.room === id);
 /** The rooms as `room: replica=n, …` lines, for one exact comparison. */
-const shares = (data: InspectQuery) => data.rooms.map((r) => `${r.room} ${r.subscribers}: ${r.replicas.map((s) => `${s.replica}=${s.subscribers}`).join(' ')}`);
+const shares = (data: InspectQuery) =>
+  data.rooms.map((r) => `${r.room} ${r.subscribers}: ${r.replicas.map((s) => `${s.replica}=${s.subscribers}`).join(' ')}`);
 
 async function publish(server: TestServer, roomId: string, text: string) {
   const { body } = await postGraphQL(server.url, PublishDocument, { room: roomId, event: 'note', data: { text } });
@@ -96,9 +97,7 @@ describe('one process (embedded broker)', () => {
       expect(room(data, 'mem-a')!.epoch).toMatch(/.+/);
       // mem-b has never been published to; its SSE subscriber is no presence member.
       expect(room(data, 'mem-b')).toMatchObject({ seq: 0, epoch: null, presence: 1 });
-      expect(data.replicas).toEqual([
-        { replica: 'solo', reportedAt: expect.any(String), rooms: 2, listedRooms: 2, subscriptions: 5 },
-      ]);
+      expect(data.replicas).toEqual([{ replica: 'solo', reportedAt: expect.any(String), rooms: 2, listedRooms: 2, subscriptions: 5 }]);
 
       await c2.dispose();
       await waitFor('c2 to be gone', async () => shares(await inspected(server)).join() === 'mem-a 2: solo=2,mem-b 1: solo=1');
@@ -146,7 +145,10 @@ describe('several replicas on Redis', () => {
       const read = await inspected(a);
       return room(read, 'shared')?.presence === 2 && read;
     });
-    expect(data.replicas.map((r) => [r.replica, r.rooms, r.subscriptions])).toEqual([['a', 1, 2], ['b', 2, 4]]);
+    expect(data.replicas.map((r) => [r.replica, r.rooms, r.subscriptions])).toEqual([
+      ['a', 1, 2],
+      ['b', 2, 4],
+    ]);
     const published = await publish(b, 'shared', 'seen from a');
     expect(room(await inspected(a), 'shared')!.seq).toBe(published.seq);
 

@@ -66,7 +66,6 @@ const tokens = (count: number) => {
 const costly = (levels: number) =>
   `{ ${'... on Query { '.repeat(levels)}${repeat(12, () => `history(room: "r") { ${fullMessage} }`)}${' }'.repeat(levels)} }`;
 
-
 interface Refusal {
   limit: OperationLimit;
   /** How the message names the limit and its value. */
@@ -78,19 +77,39 @@ interface Refusal {
 const refusals: [string, Refusal][] = [
   [
     'depth',
-    { limit: 'maxDepth', message: new RegExp(`depth limit of ${MAX_DEPTH} exceeded, found ${MAX_DEPTH + 1}`), over: deepIntrospection(MAX_DEPTH + 1), atLimit: deepIntrospection(MAX_DEPTH) },
+    {
+      limit: 'maxDepth',
+      message: new RegExp(`depth limit of ${MAX_DEPTH} exceeded, found ${MAX_DEPTH + 1}`),
+      over: deepIntrospection(MAX_DEPTH + 1),
+      atLimit: deepIntrospection(MAX_DEPTH),
+    },
   ],
   [
     'aliases',
-    { limit: 'maxAliases', message: new RegExp(`Aliases limit of ${MAX_ALIASES} exceeded, found ${MAX_ALIASES + 1}`), over: aliases(MAX_ALIASES + 1), atLimit: aliases(MAX_ALIASES) },
+    {
+      limit: 'maxAliases',
+      message: new RegExp(`Aliases limit of ${MAX_ALIASES} exceeded, found ${MAX_ALIASES + 1}`),
+      over: aliases(MAX_ALIASES + 1),
+      atLimit: aliases(MAX_ALIASES),
+    },
   ],
   [
     'directives',
-    { limit: 'maxDirectives', message: new RegExp(`Directives limit of ${MAX_DIRECTIVES} exceeded, found ${MAX_DIRECTIVES + 1}`), over: directives(MAX_DIRECTIVES + 1), atLimit: directives(MAX_DIRECTIVES) },
+    {
+      limit: 'maxDirectives',
+      message: new RegExp(`Directives limit of ${MAX_DIRECTIVES} exceeded, found ${MAX_DIRECTIVES + 1}`),
+      over: directives(MAX_DIRECTIVES + 1),
+      atLimit: directives(MAX_DIRECTIVES),
+    },
   ],
   [
     'tokens',
-    { limit: 'maxTokens', message: new RegExp(`Token limit of ${MAX_TOKENS} exceeded`), over: tokens(MAX_TOKENS + 1), atLimit: tokens(MAX_TOKENS) },
+    {
+      limit: 'maxTokens',
+      message: new RegExp(`Token limit of ${MAX_TOKENS} exceeded`),
+      over: tokens(MAX_TOKENS + 1),
+      atLimit: tokens(MAX_TOKENS),
+    },
   ],
   [
     'cost',

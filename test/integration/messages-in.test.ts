@@ -13,7 +13,13 @@ import { SignJWT } from 'jose';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AuthenticateDocument, PublishDocument, RoomsMessagesDocument, type PublishMutation, type RoomsMessagesSubscription } from '../generated/graphql.js';
+import {
+  AuthenticateDocument,
+  PublishDocument,
+  RoomsMessagesDocument,
+  type PublishMutation,
+  type RoomsMessagesSubscription,
+} from '../generated/graphql.js';
 import { executeWs, postGraphQL, subscribeSse, subscribeWs, wsClient, type Stream } from '../helpers/clients.js';
 import { serversOfThisFile, type TestServer } from '../helpers/in-process.js';
 import { RedisServer } from '../helpers/redis-server.js';
@@ -146,12 +152,19 @@ describe.each([
     await publish(target, b, 'b2');
     const stream = watch(connect(target), [a, b], [a1.cursor, b1.cursor]);
     const events = await read(stream, 7);
-    expect(events.filter((e) => e.startsWith(`${a}`) || e === `gap:${a}:2`)).toEqual([`gap:${a}:2`, `${a}:a4`, `${a}:a5`, `${a}:a6`, `${a}:a7`, `${a}:a8`]);
+    expect(events.filter((e) => e.startsWith(`${a}`) || e === `gap:${a}:2`)).toEqual([
+      `gap:${a}:2`,
+      `${a}:a4`,
+      `${a}:a5`,
+      `${a}:a6`,
+      `${a}:a7`,
+      `${a}:a8`,
+    ]);
     expect(events.filter((e) => e.startsWith(b))).toEqual([`${b}:b2`]);
     expect(events.some((e) => e.startsWith(`gap:${b}`))).toBe(false);
   });
 
-  it('should resume an event stream from Last-Event-ID (the position), over the request\'s own after', async () => {
+  it("should resume an event stream from Last-Event-ID (the position), over the request's own after", async () => {
     const [a, b] = newRooms(2) as [string, string];
     const a0 = await publish(target, a, 'a0');
     const sse = watchSse(target, [a, b], [a0.cursor]);
@@ -170,7 +183,11 @@ describe.each([
     const sockets = new Set<Socket>();
     const track = (_req: unknown, socket: Socket) => sockets.add(socket);
     target.httpServer.on('upgrade', track);
-    const client = createRoomcastClient({ url: target.wsUrl, webSocketImpl: WebSocket, retryWait: () => new Promise((resolve) => setTimeout(resolve, 50)) });
+    const client = createRoomcastClient({
+      url: target.wsUrl,
+      webSocketImpl: WebSocket,
+      retryWait: () => new Promise((resolve) => setTimeout(resolve, 50)),
+    });
     clients.push(client, { dispose: () => target.httpServer.off('upgrade', track) });
     const stream = watch(client, [a, b, c]);
     await live(target, stream, a);
@@ -236,7 +253,10 @@ describe('messagesIn arguments and limits', () => {
     ];
     for (const [rooms, after, message] of cases) {
       const [error] = await refusal(rooms, after);
-      expect(error, `${JSON.stringify(rooms)} ${JSON.stringify(after)}`).toMatchObject({ message: expect.stringMatching(message), extensions: { code: 'BAD_USER_INPUT' } });
+      expect(error, `${JSON.stringify(rooms)} ${JSON.stringify(after)}`).toMatchObject({
+        message: expect.stringMatching(message),
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
       const sse = watchSse(target, rooms, after);
       const response = await sse.opened;
       expect(response.status).toBe(400);
@@ -252,7 +272,9 @@ describe('messagesIn arguments and limits', () => {
     const first = watch(client, rooms.slice(0, 3));
     await live(target, first, rooms[0]!);
     const second = watch(client, rooms.slice(3, 5));
-    expect((await second.next()).errors).toMatchObject([{ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' }, message: expect.stringMatching(/MAX_ROOMS_PER_CONNECTION/) }]);
+    expect((await second.next()).errors).toMatchObject([
+      { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' }, message: expect.stringMatching(/MAX_ROOMS_PER_CONNECTION/) },
+    ]);
     const one = watch(client, [rooms[3]!]);
     await live(target, one, rooms[3]!);
     first.dispose();

@@ -79,7 +79,8 @@ describe.each([
     // Live on the broker before the publishes, so that each one reaches this replica as it is published.
     await waitFor('subscriptions live', async () => value(await scrape(metricsUrl(target)), 'roomcast_subscriptions') === M);
     for (let n = 1; n <= N; n++) await publish(target, room, n);
-    for (const stream of subscribed) expect((await stream.take(N)).map((e) => (e.data?.messages as { seq: number }).seq)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+    for (const stream of subscribed)
+      expect((await stream.take(N)).map((e) => (e.data?.messages as { seq: number }).seq)).toEqual([2, 3, 4, 5, 6, 7, 8]);
 
     const after = await scrape(metricsUrl(target));
     const grew = (name: string, labels?: Record<string, string>) => value(after, name, labels) - value(before, name, labels);
@@ -148,7 +149,11 @@ describe('metrics over SSE, and refusals', () => {
 describe('refused tokens, closes and gaps', () => {
   it('should count them by reason and by code, never by user, token or room', async () => {
     const secret = 'a-test-secret-of-at-least-32-bytes!!';
-    const target = await server({ AUTH_JWT_SECRET: secret, ANONYMOUS_CAPABILITY: JSON.stringify({ '*': ['subscribe', 'history', 'publish'] }), HISTORY_SIZE: '2' });
+    const target = await server({
+      AUTH_JWT_SECRET: secret,
+      ANONYMOUS_CAPABILITY: JSON.stringify({ '*': ['subscribe', 'history', 'publish'] }),
+      HISTORY_SIZE: '2',
+    });
     const before = await scrape(metricsUrl(target));
     const expired = await new SignJWT({ sub: 'user-alice-123' })
       .setProtectedHeader({ alg: 'HS256' })
@@ -176,14 +181,18 @@ describe('refused tokens, closes and gaps', () => {
     expect(gap!.data?.messages).toMatchObject({ __typename: 'HistoryGap' });
     const after = await waitFor('the close counted', async () => {
       const text = await scrape(metricsUrl(target));
-      return value(text, 'roomcast_websocket_closes_total', { code: '4403' }) > value(before, 'roomcast_websocket_closes_total', { code: '4403' }) && text;
+      return (
+        value(text, 'roomcast_websocket_closes_total', { code: '4403' }) >
+          value(before, 'roomcast_websocket_closes_total', { code: '4403' }) && text
+      );
     });
     const grew = (name: string, labels?: Record<string, string>) => value(after, name, labels) - value(before, name, labels);
     expect(grew('roomcast_auth_failures_total', { reason: 'expired' })).toBe(1);
     expect(grew('roomcast_auth_failures_total', { reason: 'bad_signature' })).toBe(1);
     expect(grew('roomcast_websocket_closes_total', { code: '4403' })).toBe(1);
     expect(grew('roomcast_history_gaps_total')).toBe(1);
-    for (const secretText of ['user-alice-123', expired.slice(0, 20), forged.slice(-20), 'gap-room-qrs']) expect(after).not.toContain(secretText);
+    for (const secretText of ['user-alice-123', expired.slice(0, 20), forged.slice(-20), 'gap-room-qrs'])
+      expect(after).not.toContain(secretText);
   });
 });
 

@@ -61,7 +61,11 @@ describe('Redis presence specifics', () => {
     const release = a.hold('layout', who('c1', 'alice'));
     await waitFor('the JOIN', () => lines.length === 1);
     const key = partyKey('alice', 'c1');
-    expect(JSON.parse((await redis.command('HGET', keys.members('layout'), key)) as string)).toMatchObject({ clientId: 'c1', user: 'alice', info: null });
+    expect(JSON.parse((await redis.command('HGET', keys.members('layout'), key)) as string)).toMatchObject({
+      clientId: 'c1',
+      user: 'alice',
+      info: null,
+    });
     expect(await redis.command('ZRANGE', keys.order('layout'), 0, -1)).toEqual([key]);
     expect(await redis.command('HGET', keys.holders('layout'), key)).toBe('1');
     const [instance] = (await redis.command('ZRANGE', keys.replicas, 0, -1)) as string[];
@@ -175,7 +179,10 @@ describe('Redis presence specifics', () => {
     );
     expect(alone.stats.evalsha?.calls).toBe(100);
     const log = (await redis.command('SLOWLOG', 'GET', '10000')) as [number, number, number, string[]][];
-    const calls100 = log.filter((entry) => entry[3][0]?.toLowerCase() === 'evalsha').map((entry) => entry[2]).sort((x, y) => x - y);
+    const calls100 = log
+      .filter((entry) => entry[3][0]?.toLowerCase() === 'evalsha')
+      .map((entry) => entry[2])
+      .sort((x, y) => x - y);
     await redis.command('CONFIG', 'SET', 'slowlog-log-slower-than', '10000', 'slowlog-max-len', '128');
     const median = calls100[Math.floor(calls100.length / 2)]!;
 

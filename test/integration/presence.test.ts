@@ -52,9 +52,16 @@ const query = async (target: TestServer, room: string, limit?: number, headers: 
   const response = await fetch(target.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query: 'query($room: ID!, $limit: Int) { presence(room: $room, limit: $limit) { room count members { clientId user joinedAt info } } }', variables: { room, limit } }),
+    body: JSON.stringify({
+      query:
+        'query($room: ID!, $limit: Int) { presence(room: $room, limit: $limit) { room count members { clientId user joinedAt info } } }',
+      variables: { room, limit },
+    }),
   });
-  return (await response.json()) as { data?: { presence: { count: number; members: { clientId: string; user: string | null; info: unknown; joinedAt: string }[] } }; errors?: { message: string; extensions: { code: string } }[] };
+  return (await response.json()) as {
+    data?: { presence: { count: number; members: { clientId: string; user: string | null; info: unknown; joinedAt: string }[] } };
+    errors?: { message: string; extensions: { code: string } }[];
+  };
 };
 const countOf = async (target: TestServer, room: string) => (await query(target, room)).data!.presence.count;
 
@@ -166,7 +173,12 @@ describe('presence with auth on', () => {
   const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
   const key = new TextEncoder().encode(SECRET);
   const now = () => Math.floor(Date.now() / 1000);
-  const token = (claims: JWTPayload) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime(now() + 600).sign(key);
+  const token = (claims: JWTPayload) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime(now() + 600)
+      .sign(key);
   const start = () => server({ AUTH_JWT_SECRET: SECRET, ANONYMOUS_CAPABILITY: JSON.stringify({ 'open:*': ['subscribe', 'presence'] }) });
 
   it('should need the presence capability for the query and the subscription', async () => {
@@ -188,7 +200,7 @@ describe('presence with auth on', () => {
     expect(status).toBe(401);
   });
 
-  it('should show the token\'s sub and info, never what a client sends, and tell users with the same client id apart', async () => {
+  it("should show the token's sub and info, never what a client sends, and tell users with the same client id apart", async () => {
     const target = await start();
     const room = 'team:7';
     const watcher = await token({ sub: 'watcher', roomcast: { [room]: ['presence', 'subscribe'] } });
@@ -200,8 +212,14 @@ describe('presence with auth on', () => {
     join(target, room, 'shared-id', { authToken: mallory }); // another user sending alice's client id
     join(target, room, 'shared-id', { authToken: alice }); // alice again, from another tab: the same member
     const [event] = await stream.take(1);
-    expect(event!.data!.presence).toMatchObject({ action: 'JOIN', count: base + 2, member: { clientId: 'shared-id', user: 'mallory', info: null } });
-    const listed = (await query(target, room, 1000, { authorization: `Bearer ${watcher}` })).data!.presence.members.filter((m) => m.clientId === 'shared-id');
+    expect(event!.data!.presence).toMatchObject({
+      action: 'JOIN',
+      count: base + 2,
+      member: { clientId: 'shared-id', user: 'mallory', info: null },
+    });
+    const listed = (await query(target, room, 1000, { authorization: `Bearer ${watcher}` })).data!.presence.members.filter(
+      (m) => m.clientId === 'shared-id',
+    );
     expect(listed.map(({ user, info }) => ({ user, info }))).toEqual([
       { user: 'alice', info: { name: 'Alice', tags: ['a', 1] } },
       { user: 'mallory', info: null },

@@ -50,7 +50,11 @@ type Published = PublishMutation['publish'];
 let rooms = 0;
 const newRoom = () => `pub-${Date.now()}-${rooms++}`;
 
-async function post(target: TestServer, variables: { room: string; event?: string; data: unknown; idempotencyKey?: string }, token?: string) {
+async function post(
+  target: TestServer,
+  variables: { room: string; event?: string; data: unknown; idempotencyKey?: string },
+  token?: string,
+) {
   const response = await fetch(target.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -58,7 +62,11 @@ async function post(target: TestServer, variables: { room: string; event?: strin
   });
   return (await response.json()) as ExecutionResult<PublishMutation>;
 }
-async function mutate(target: TestServer, variables: { room: string; event?: string; data: unknown; idempotencyKey?: string }, token?: string) {
+async function mutate(
+  target: TestServer,
+  variables: { room: string; event?: string; data: unknown; idempotencyKey?: string },
+  token?: string,
+) {
   const body = await post(target, variables, token);
   if (!body.data) throw new Error(JSON.stringify(body.errors));
   return body.data.publish;
@@ -66,10 +74,14 @@ async function mutate(target: TestServer, variables: { room: string; event?: str
 /** The publisher's message as the GraphQL API shows it (DateTime as RFC 3339 text). */
 const asGraphQL = (m: PublishedMessage): Published => ({ ...m, sender: m.sender ?? null, publishedAt: m.publishedAt.toISOString() });
 const message = (result: ExecutionResult<RoomMessagesSubscription>) => result.data!.messages as Published;
-const historyOf = async (target: TestServer, room: string) => (await postGraphQL(target.url, HistoryDocument, { room, limit: 100 })).body.data!.history;
+const historyOf = async (target: TestServer, room: string) =>
+  (await postGraphQL(target.url, HistoryDocument, { room, limit: 100 })).body.data!.history;
 
 /** A caught-up subscription of `room`: everything it gets next was published after `start`. */
-async function watch(target: TestServer, room: string): Promise<{ stream: Stream<ExecutionResult<RoomMessagesSubscription>>; start: Published }> {
+async function watch(
+  target: TestServer,
+  room: string,
+): Promise<{ stream: Stream<ExecutionResult<RoomMessagesSubscription>>; start: Published }> {
   const zero = await mutate(target, { room, data: 'zero' });
   const client = wsClient(target.wsUrl);
   clients.push(client);
@@ -100,7 +112,12 @@ describe('publishing from the test process to the servers of one Redis', () => {
     const { stream, start } = await watch(target, room);
     const publisher = publisherOf();
     const a = await mutate(target, { room, event: 'chat', data: { by: 'mutation' } });
-    const b = await publisher.publish(room, 'chat', { by: 'publisher', big: 12345678901234567000, path: 'a/b', text: '"é\n' }, { sender: 'billing "worker"' });
+    const b = await publisher.publish(
+      room,
+      'chat',
+      { by: 'publisher', big: 12345678901234567000, path: 'a/b', text: '"é\n' },
+      { sender: 'billing "worker"' },
+    );
     const c = await mutate(target, { room, event: 'chat', data: { by: 'mutation' } });
     expect([a.seq, b.seq, c.seq]).toEqual([start.seq + 1, start.seq + 2, start.seq + 3]);
     expect(b).toMatchObject({ room, event: 'chat', sender: 'billing "worker"' });
@@ -113,7 +130,10 @@ describe('publishing from the test process to the servers of one Redis', () => {
     const stored = entries[0]![1][1];
     const epoch = (await redis.command('HGET', redisKeys('roomcast:').meta(room), 'epoch')) as string;
     expect(stored).toBe(
-      encodeMessage({ room, seq: b.seq, epoch, event: 'chat', publishedAt: b.publishedAt.getTime(), sender: 'billing "worker"' }, JSON.stringify(b.data)),
+      encodeMessage(
+        { room, seq: b.seq, epoch, event: 'chat', publishedAt: b.publishedAt.getTime(), sender: 'billing "worker"' },
+        JSON.stringify(b.data),
+      ),
     );
     await stream.expectNothing(50);
   });
@@ -154,7 +174,8 @@ describe('publishing from the test process to the servers of one Redis', () => {
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
     // null too: Message.data is JSON!, and one null message would make the room's history unreadable.
-    for (const data of [undefined, null, () => 1, 10n, cycle]) expect((await refusal(publisher.publish(room, 'e', data))).code).toBe('BAD_USER_INPUT');
+    for (const data of [undefined, null, () => 1, 10n, cycle])
+      expect((await refusal(publisher.publish(room, 'e', data))).code).toBe('BAD_USER_INPUT');
     expect((await refusal(publisher.publish(room, 'e', 1, { sender: 42 as unknown as string }))).code).toBe('BAD_USER_INPUT');
     expect(await historyOf(target, room)).toEqual([]);
     // The limit itself is allowed, as by the mutation.
@@ -162,7 +183,7 @@ describe('publishing from the test process to the servers of one Redis', () => {
     expect((await mutate(target, { room, data: 'x'.repeat(65_534) })).seq).toBe(2);
   });
 
-  it('should take its limit and the servers\' settings as options, and refuse options out of range', async () => {
+  it("should take its limit and the servers' settings as options, and refuse options out of range", async () => {
     const small = publisherOf({ maxPayloadBytes: 10 });
     const room = newRoom();
     expect(await refusal(small.publish(room, 'e', 'x'.repeat(9)))).toEqual({
@@ -177,7 +198,14 @@ describe('publishing from the test process to the servers of one Redis', () => {
     for (let n = 1; n <= 3; n++) await publisher.publish(room, 'e', n);
     expect((await stream.take(3)).map((r) => message(r).seq)).toEqual([start.seq + 1, start.seq + 2, start.seq + 3]);
     expect(await redis.command('XLEN', redisKeys('app2:').log(room))).toBe(3);
-    for (const bad of [{ redisUrl: 'localhost:6379' }, { historySize: 0 }, { historyTtlSeconds: 1.5 }, { idempotencyTtlSeconds: 86_401 }, { maxPayloadBytes: -1 }, { timeoutMs: 0 }]) {
+    for (const bad of [
+      { redisUrl: 'localhost:6379' },
+      { historySize: 0 },
+      { historyTtlSeconds: 1.5 },
+      { idempotencyTtlSeconds: 86_401 },
+      { maxPayloadBytes: -1 },
+      { timeoutMs: 0 },
+    ]) {
       expect(() => createPublisher({ redisUrl: redis.url, ...bad }), JSON.stringify(bad)).toThrow(RangeError);
     }
   });
@@ -197,7 +225,7 @@ describe('publishing from the test process to the servers of one Redis', () => {
 });
 
 describe('idempotency keys', () => {
-  it('should share the mutation\'s key space: one per room and sender, anonymous mutations with no sender', async () => {
+  it("should share the mutation's key space: one per room and sender, anonymous mutations with no sender", async () => {
     const target = await server({ REDIS_URL: redis.url });
     const room = newRoom();
     const { stream } = await watch(target, room);
@@ -205,7 +233,9 @@ describe('idempotency keys', () => {
     const byMutation = await mutate(target, { room, data: 'mutation', idempotencyKey: 'order-1' });
     expect(asGraphQL(await publisher.publish(room, 'other', 'publisher', { idempotencyKey: 'order-1' }))).toEqual(byMutation);
     const byPublisher = await publisher.publish(room, 'e', 'worker', { idempotencyKey: 'order-2', sender: 'worker' });
-    expect(asGraphQL(await publisher.publish(room, 'e', 'again', { idempotencyKey: 'order-2', sender: 'worker' }))).toEqual(asGraphQL(byPublisher));
+    expect(asGraphQL(await publisher.publish(room, 'e', 'again', { idempotencyKey: 'order-2', sender: 'worker' }))).toEqual(
+      asGraphQL(byPublisher),
+    );
     // Another sender with the same key is another message.
     const byOther = await publisher.publish(room, 'e', 'other worker', { idempotencyKey: 'order-2', sender: 'other' });
     expect(byOther.seq).toBe(byPublisher.seq + 1);
@@ -213,7 +243,7 @@ describe('idempotency keys', () => {
     await stream.expectNothing(50);
   });
 
-  it('with auth on: a publisher whose sender is a token\'s sub shares that sub\'s keys', async () => {
+  it("with auth on: a publisher whose sender is a token's sub shares that sub's keys", async () => {
     const secret = 'a-test-secret-of-at-least-32-bytes!!';
     const room = newRoom();
     const target = await server({
@@ -295,7 +325,11 @@ describe('the protocol version in the stored data', () => {
     for (const seq of [1, 2]) await redis.command('XADD', keys.log(room), `${seq}-0`, 'm', encodeMessage({ ...before, seq }, String(seq)));
     const third = await publisherOf().publish(room, 'e', 3);
     expect(third.seq).toBe(3);
-    expect((await historyOf(target, room)).map((m) => [m.seq, m.data])).toEqual([[1, 1], [2, 2], [3, 3]]);
+    expect((await historyOf(target, room)).map((m) => [m.seq, m.data])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
     expect(await redis.command('HGET', keys.meta(room), 'v')).toBe('1');
   });
 

@@ -36,7 +36,12 @@ interface Answer {
   body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
 }
 
-async function post(server: TestServer, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Answer> {
+async function post(
+  server: TestServer,
+  query: string,
+  variables: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const response = await fetch(server.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
@@ -61,7 +66,11 @@ function expectRateLimited(answer: Answer, windowMs: number): void {
 
 const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
 const token = (sub: string) =>
-  new SignJWT({ sub, roomcast: { '*': ['*'] } }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime("10m").sign(new TextEncoder().encode(SECRET));
+  new SignJWT({ sub, roomcast: { '*': ['*'] } })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(new TextEncoder().encode(SECRET));
 
 /** A WebSocket implementation for graphql-ws that sends these headers with its upgrade request. */
 const withHeaders = (headers: Record<string, string>) =>
@@ -167,7 +176,9 @@ describe('TRUST_PROXY', () => {
     const client = wsClient(server.wsUrl, { webSocketImpl: withHeaders({ 'x-forwarded-for': '198.51.100.2' }) });
     cleanups.push(() => client.dispose());
     expect((await executeWs(client, PublishDocument, { room: 'r', event: 'e', data: 1 })).data?.publish).toBeDefined();
-    expect((await executeWs(client, PublishDocument, { room: 'r', event: 'e', data: 1 })).errors).toMatchObject([{ extensions: { code: 'RATE_LIMITED' } }]);
+    expect((await executeWs(client, PublishDocument, { room: 'r', event: 'e', data: 1 })).errors).toMatchObject([
+      { extensions: { code: 'RATE_LIMITED' } },
+    ]);
   });
 
   it('a list of proxy addresses: X-Forwarded-For is read from the right, past trusted proxies only', async () => {

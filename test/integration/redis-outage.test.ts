@@ -30,8 +30,7 @@ afterEach(async () => {
   await redis.stop();
 });
 
-const publish = (room: string, data: unknown, target = server) =>
-  postGraphQL(target.url, PublishDocument, { room, event: 'e', data });
+const publish = (room: string, data: unknown, target = server) => postGraphQL(target.url, PublishDocument, { room, event: 'e', data });
 const published = async (room: string, data: unknown) => {
   const { body } = await publish(room, data);
   if (!body.data) throw new Error(JSON.stringify(body.errors));
@@ -87,7 +86,10 @@ describe('Redis outage', () => {
     await published(a, 3);
     const after = (await several.take(2)).map((r) => r.data?.messagesIn as Record<string, unknown>);
     // Live, or caught up from history room by room if they came while the subscription re-synced.
-    expect(after.map((m) => [m.room, m.data]).sort()).toEqual([[a, 3], [b, 2]]);
+    expect(after.map((m) => [m.room, m.data]).sort()).toEqual([
+      [a, 3],
+      [b, 2],
+    ]);
     // The throttle's window closed long ago: the next message goes out at once.
     expect(event(await throttled.next())).toMatchObject({ data: 3 });
     expect(several.error).toBeUndefined();
@@ -125,7 +127,14 @@ describe('Redis outage', () => {
       const prober = redis.client({ commandTimeout: 200 });
       await staller.ping();
       const stalled = staller.call('DEBUG', 'SLEEP', '4').catch(() => undefined);
-      await waitFor('Redis to stall', async () => (await prober.ping().then(() => 'answered', () => 'stalled')) === 'stalled');
+      await waitFor(
+        'Redis to stall',
+        async () =>
+          (await prober.ping().then(
+            () => 'answered',
+            () => 'stalled',
+          )) === 'stalled',
+      );
       prober.disconnect();
       try {
         const began = Date.now();

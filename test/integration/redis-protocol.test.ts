@@ -95,7 +95,11 @@ describe('the example, run as written', () => {
   });
 
   const runExample = async () => {
-    const env = { ...process.env, REDIS_URL: redis.url, PATH: `${redisCliDir(inject('redisServerBin'))}${delimiter}${process.env.PATH ?? ''}` };
+    const env = {
+      ...process.env,
+      REDIS_URL: redis.url,
+      PATH: `${redisCliDir(inject('redisServerBin'))}${delimiter}${process.env.PATH ?? ''}`,
+    };
     const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', example], { cwd: root, env });
     return stdout.trim();
   };
@@ -147,19 +151,40 @@ describe('the example, run as written', () => {
       const call = (args: string[], idem = false) =>
         client.eval(script, idem ? 3 : 2, keys.meta(room), keys.log(room), ...(idem ? [keys.idempotency(room, null, 'k')] : []), ...args);
       const malformed: [number, string][] = [
-        [0, ''], [0, 'a'.repeat(33)], [0, 'a:b'],
-        [2, 'two words'], [2, 'r'.repeat(129)], [2, 'a"b'], [2, ''],
-        [3, ''], [3, 'e'.repeat(65)], [3, 'é'],
-        [4, ''], [4, 'null'],
-        [5, '0'], [5, '-1'], [5, '1.5'], [6, 'soon'],
-        [7, 'worker'], [7, '"'], [7, ''],
-        [9, '"party"'], [9, ',"exclude":'],
+        [0, ''],
+        [0, 'a'.repeat(33)],
+        [0, 'a:b'],
+        [2, 'two words'],
+        [2, 'r'.repeat(129)],
+        [2, 'a"b'],
+        [2, ''],
+        [3, ''],
+        [3, 'e'.repeat(65)],
+        [3, 'é'],
+        [4, ''],
+        [4, 'null'],
+        [5, '0'],
+        [5, '-1'],
+        [5, '1.5'],
+        [6, 'soon'],
+        [7, 'worker'],
+        [7, '"'],
+        [7, ''],
+        [9, '"party"'],
+        [9, ',"exclude":'],
       ];
       for (const [index, value] of malformed) {
         const args = good.map((arg, i) => (i === index ? value : arg));
-        await expect(call(args), `ARGV[${index + 1}] = ${value}`).rejects.toThrow(new RegExp(`^ROOMCAST_BAD_ARGUMENT .*ARGV\\[${index + 1}\\]`));
+        await expect(call(args), `ARGV[${index + 1}] = ${value}`).rejects.toThrow(
+          new RegExp(`^ROOMCAST_BAD_ARGUMENT .*ARGV\\[${index + 1}\\]`),
+        );
       }
-      await expect(call(good.map((arg, i) => (i === 8 ? 'never' : arg)), true)).rejects.toThrow(/^ROOMCAST_BAD_ARGUMENT .*ARGV\[9\]/);
+      await expect(
+        call(
+          good.map((arg, i) => (i === 8 ? 'never' : arg)),
+          true,
+        ),
+      ).rejects.toThrow(/^ROOMCAST_BAD_ARGUMENT .*ARGV\[9\]/);
       expect(await redis.command('EXISTS', keys.meta(room), keys.log(room))).toBe(0);
       // The same arguments, well formed, publish.
       expect(JSON.parse((await call(good)) as string)).toMatchObject({ room, seq: 1, epoch: 'epochAbc', sender: null, data: { n: 1 } });

@@ -35,7 +35,12 @@ function curl(url: string, body: string, headers: Record<string, string | undefi
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString();
-        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], text, body: text ? (JSON.parse(text) as Answer['body']) : {} });
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: res.headers['content-type'],
+          text,
+          body: text ? (JSON.parse(text) as Answer['body']) : {},
+        });
       });
     });
     req.on('error', reject);
@@ -98,7 +103,12 @@ describe('request errors over HTTP, as curl sends requests', () => {
     const answer = await curlBothWays(server.url, '{"query":"{ __typename }"}', { 'content-type': contentType });
     expect([answer.status, answer.contentType]).toEqual([415, GRAPHQL_RESPONSE_JSON]);
     expect(answer.body).toEqual({
-      errors: [{ message: `POST body must be JSON sent with content-type: application/json (${got})`, extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' } }],
+      errors: [
+        {
+          message: `POST body must be JSON sent with content-type: application/json (${got})`,
+          extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' },
+        },
+      ],
     });
     // Even for a client that accepts only application/json: the request is not GraphQL over HTTP.
     expect((await curlBothWays(server.url, '{}', { 'content-type': contentType, accept: 'application/json' })).status).toBe(415);
@@ -111,7 +121,9 @@ describe('request errors over HTTP, as curl sends requests', () => {
     for (const accept of ['*/*', 'application/json']) {
       const answer = await curlBothWays(server.url, text, { ...json, accept });
       expect(answer.status).toBe(400);
-      expect(answer.body).toEqual({ errors: [{ message: `Request body is not valid JSON: ${reason}`, extensions: { code: 'BAD_REQUEST' } }] });
+      expect(answer.body).toEqual({
+        errors: [{ message: `Request body is not valid JSON: ${reason}`, extensions: { code: 'BAD_REQUEST' } }],
+      });
     }
   });
 
@@ -125,13 +137,20 @@ describe('request errors over HTTP, as curl sends requests', () => {
     ],
   ])('should answer %s with BAD_USER_INPUT: 400, or 200 for application/json', async (_name, text, message) => {
     const answer = await curlBothWays(server.url, text, json);
-    expect([answer.status, answer.body.errors?.[0]?.message, answer.body.errors?.[0]?.extensions]).toEqual([400, message, { code: 'BAD_USER_INPUT' }]);
+    expect([answer.status, answer.body.errors?.[0]?.message, answer.body.errors?.[0]?.extensions]).toEqual([
+      400,
+      message,
+      { code: 'BAD_USER_INPUT' },
+    ]);
     const legacy = await curlBothWays(server.url, text, { ...json, accept: 'application/json' });
     expect([legacy.status, legacy.body.errors?.[0]?.extensions?.code]).toEqual([200, 'BAD_USER_INPUT']);
   });
 
   it('should answer an operation it cannot pick with 400 OPERATION_RESOLUTION_FAILURE, for application/json too', async () => {
-    for (const text of ['{"query":"query A { __typename } query B { __typename }"}', '{"query":"query A { __typename }","operationName":"C"}']) {
+    for (const text of [
+      '{"query":"query A { __typename } query B { __typename }"}',
+      '{"query":"query A { __typename }","operationName":"C"}',
+    ]) {
       for (const accept of ['*/*', 'application/json']) {
         const answer = await curlBothWays(server.url, text, { ...json, accept });
         expect([answer.status, answer.body.errors?.[0]?.extensions?.code]).toEqual([400, 'OPERATION_RESOLUTION_FAILURE']);
@@ -141,16 +160,29 @@ describe('request errors over HTTP, as curl sends requests', () => {
 
   it('should answer a missing query with 400 BAD_REQUEST, or 200 for application/json', async () => {
     const answer = await curlBothWays(server.url, '{"variables":{}}', json);
-    expect([answer.status, answer.body]).toEqual([400, { errors: [{ message: 'Must provide query string.', extensions: { code: 'BAD_REQUEST' } }] }]);
+    expect([answer.status, answer.body]).toEqual([
+      400,
+      { errors: [{ message: 'Must provide query string.', extensions: { code: 'BAD_REQUEST' } }] },
+    ]);
     expect((await curlBothWays(server.url, '{"variables":{}}', { ...json, accept: 'application/json' })).status).toBe(200);
   });
 
   it('should refuse data: null as a validation error (Message.data is JSON!)', async () => {
     const answer = await curlBothWays(server.url, publishWith('null'), json);
     expect(answer.status).toBe(400);
-    expect(answer.body.errors?.[0]).toMatchObject({ message: 'Expected value of type "JSON!", found null.', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    expect(answer.body.errors?.[0]).toMatchObject({
+      message: 'Expected value of type "JSON!", found null.',
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+    });
     // null inside a value is data like any other.
-    const nested = await curlBothWays(server.url, JSON.stringify({ query: 'mutation($d: JSON!) { publish(room: "nulls", event: "e", data: $d) { data } }', variables: { d: { n: null } } }), json);
+    const nested = await curlBothWays(
+      server.url,
+      JSON.stringify({
+        query: 'mutation($d: JSON!) { publish(room: "nulls", event: "e", data: $d) { data } }',
+        variables: { d: { n: null } },
+      }),
+      json,
+    );
     expect(nested.body).toEqual({ data: { publish: { data: { n: null } } } });
   });
 });

@@ -72,7 +72,11 @@ describe.each([
       const room = newRoom();
       const zero = await publish(target, room, 0);
       const variables = { room, after: zero.cursor, throttleMs: WINDOW_MS };
-      const stream = (transport === 'SSE' ? subscribeSse(target.url, RoomMessagesDocument, variables) : subscribeWs(connect(target), RoomMessagesDocument, variables)) as Stream<One>;
+      const stream = (
+        transport === 'SSE'
+          ? subscribeSse(target.url, RoomMessagesDocument, variables)
+          : subscribeWs(connect(target), RoomMessagesDocument, variables)
+      ) as Stream<One>;
       streams.push(stream);
       await publish(target, room, 1);
       const first = await stream.next();
@@ -100,7 +104,11 @@ describe.each([
     const [a, b] = [newRoom(), newRoom()];
     const a0 = await publish(target, a, 0);
     const b0 = await publish(target, b, 0);
-    const stream: Stream<ExecutionResult<RoomsMessagesSubscription>> = subscribeWs(connect(target), RoomsMessagesDocument, { rooms: [a, b], after: [a0.cursor, b0.cursor], throttleMs: WINDOW_MS });
+    const stream: Stream<ExecutionResult<RoomsMessagesSubscription>> = subscribeWs(connect(target), RoomsMessagesDocument, {
+      rooms: [a, b],
+      after: [a0.cursor, b0.cursor],
+      throttleMs: WINDOW_MS,
+    });
     streams.push(stream);
     await publish(target, a, 1);
     const first = await stream.next();
@@ -123,7 +131,9 @@ describe('throttleMs values', () => {
     for (const throttleMs of [-1, 5, 60_001]) {
       const stream = subscribeWs(connect(target), RoomMessagesDocument, { room, throttleMs }) as Stream<One>;
       streams.push(stream);
-      expect((await stream.next()).errors).toMatchObject([{ extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringContaining('throttleMs') }]);
+      expect((await stream.next()).errors).toMatchObject([
+        { extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringContaining('throttleMs') },
+      ]);
     }
     const zero = await publish(target, room, 0);
     const every = subscribeWs(connect(target), RoomMessagesDocument, { room, after: zero.cursor, throttleMs: 0 }) as Stream<One>;

@@ -133,7 +133,11 @@ function randomStep(rng: Rng): Step {
 }
 
 /** A WebSocket frame from the client (masked unless told otherwise), built by hand. */
-function frame(opcode: number, payload: Buffer, options: { fin?: boolean; rsv?: number; mask?: boolean; declaredLength?: number } = {}): Buffer {
+function frame(
+  opcode: number,
+  payload: Buffer,
+  options: { fin?: boolean; rsv?: number; mask?: boolean; declaredLength?: number } = {},
+): Buffer {
   const { fin = true, rsv = 0, mask = true } = options;
   const length = options.declaredLength ?? payload.length;
   const header: number[] = [(fin ? 0x80 : 0) | (rsv << 4) | opcode];
@@ -175,16 +179,37 @@ function randomCase(rng: Rng, i: number): Case {
       { name: 'raw fragmented control frame', raw: frame(9, Buffer.from('x'), { fin: false }), expect: [1002] },
       { name: 'raw frame declaring 2 MiB', raw: frame(1, Buffer.alloc(0), { declaredLength: 2 * MiB }), expect: [1009] },
       { name: 'raw frame declaring 2^53 bytes', raw: frame(2, Buffer.alloc(0), { declaredLength: 2 ** 53 }), expect: [1009] },
-      { name: 'raw close with an invalid code', raw: frame(8, closePayload(rng.pick([0, 999, 1004, 1005, 1006, 1015, 2000, 5000]))), expect: [1002] },
+      {
+        name: 'raw close with an invalid code',
+        raw: frame(8, closePayload(rng.pick([0, 999, 1004, 1005, 1006, 1015, 2000, 5000]))),
+        expect: [1002],
+      },
       { name: 'raw close with a 1-byte payload', raw: frame(8, Buffer.from([3])), expect: [1002] },
-      { name: 'raw close with invalid UTF-8 reason', raw: frame(8, Buffer.concat([closePayload(1000), Buffer.from([0xff, 0xfe])])), expect: [1007] },
+      {
+        name: 'raw close with invalid UTF-8 reason',
+        raw: frame(8, Buffer.concat([closePayload(1000), Buffer.from([0xff, 0xfe])])),
+        expect: [1007],
+      },
       { name: 'raw text frame of invalid UTF-8', raw: frame(1, Buffer.from([0xc3, 0x28])), expect: [1007] },
       { name: 'raw close 1000', raw: frame(8, closePayload(1000)), expect: [1000] },
     ]);
   const generators: (() => Case)[] = [
     () => ({
       name: 'invalid JSON',
-      steps: [{ text: rng.pick(['{not json', '{"type":', "{'type':'ping'}", '{"type":"ping",}', 'undefined', 'NaN', '}{', rng.text(rng.int(1, 50), '{[:,"')]) }],
+      steps: [
+        {
+          text: rng.pick([
+            '{not json',
+            '{"type":',
+            "{'type':'ping'}",
+            '{"type":"ping",}',
+            'undefined',
+            'NaN',
+            '}{',
+            rng.text(rng.int(1, 50), '{[:,"'),
+          ]),
+        },
+      ],
       expect: [4400],
     }),
     () => ({ name: 'invalid JSON after ack', init: true, steps: [{ text: `{"type":"subscribe","id":"${id}"` }], expect: [4400] }),
@@ -193,11 +218,28 @@ function randomCase(rng: Rng, i: number): Case {
       steps: [
         msg(
           rng.pick([
-            1, 'x', null, true, [], [{ type: 'ping' }], {}, { type: 1 }, { type: null }, { type: ['ping'] },
-            { type: 'subscribe', id }, { type: 'subscribe', id, payload: null }, { type: 'subscribe', id: 1, payload: { query: '{ __typename }' } },
-            { type: 'subscribe', id, payload: { query: 1 } }, { type: 'complete' }, { type: 'complete', id: 7 },
-            { type: 'connection_init', payload: 'x' }, { type: 'connection_init', payload: [1] }, { type: 'ping', payload: 'x' },
-            { type: 'pong', payload: 3 }, { type: 'next', id }, { type: 'error', id, payload: {} },
+            1,
+            'x',
+            null,
+            true,
+            [],
+            [{ type: 'ping' }],
+            {},
+            { type: 1 },
+            { type: null },
+            { type: ['ping'] },
+            { type: 'subscribe', id },
+            { type: 'subscribe', id, payload: null },
+            { type: 'subscribe', id: 1, payload: { query: '{ __typename }' } },
+            { type: 'subscribe', id, payload: { query: 1 } },
+            { type: 'complete' },
+            { type: 'complete', id: 7 },
+            { type: 'connection_init', payload: 'x' },
+            { type: 'connection_init', payload: [1] },
+            { type: 'ping', payload: 'x' },
+            { type: 'pong', payload: 3 },
+            { type: 'next', id },
+            { type: 'error', id, payload: {} },
           ]),
         ),
       ],
@@ -212,10 +254,23 @@ function randomCase(rng: Rng, i: number): Case {
       ],
       expect: [4400],
     }),
-    () => ({ name: 'unknown message type', steps: [msg({ type: rng.pick(['start', 'stop', 'ka', 'data', rng.text(rng.int(1, 30))]), id })], expect: [4400] }),
+    () => ({
+      name: 'unknown message type',
+      steps: [msg({ type: rng.pick(['start', 'stop', 'ka', 'data', rng.text(rng.int(1, 30))]), id })],
+      expect: [4400],
+    }),
     () => ({ name: 'subscribe before init', steps: [sub(id, validQuery(rng))], expect: [4401] }),
-    () => ({ name: 'subscribe before the ack', steps: [msg({ type: 'connection_init' }), sub(id, '{ __typename }')], expect: ['open', 4401] }),
-    () => ({ name: 'duplicate subscription id', init: true, steps: [sub(id, liveSubscription(room)), sub(id, liveSubscription(room))], expect: [4409] }),
+    () => ({
+      name: 'subscribe before the ack',
+      steps: [msg({ type: 'connection_init' }), sub(id, '{ __typename }')],
+      expect: ['open', 4401],
+    }),
+    () => ({
+      name: 'duplicate subscription id',
+      init: true,
+      steps: [sub(id, liveSubscription(room)), sub(id, liveSubscription(room))],
+      expect: [4409],
+    }),
     () => ({
       name: 'duplicate ids of short operations',
       init: true,
@@ -225,39 +280,78 @@ function randomCase(rng: Rng, i: number): Case {
     () => ({
       name: 'huge id (10k characters)',
       init: true,
-      steps: [sub('i'.repeat(10_000), liveSubscription(room)), sub('j'.repeat(10_000), '{ __typename }'), msg({ type: 'complete', id: 'i'.repeat(10_000) })],
+      steps: [
+        sub('i'.repeat(10_000), liveSubscription(room)),
+        sub('j'.repeat(10_000), '{ __typename }'),
+        msg({ type: 'complete', id: 'i'.repeat(10_000) }),
+      ],
       expect: ['open'],
     }),
     () => ({ name: 'huge id before init', steps: [sub('k'.repeat(10_000), '{ __typename }')], expect: [4401] }),
     () => {
       const size = rng.int(100_000, 900_000);
       return rng.pick<Case>([
-        { name: 'huge publish data', init: true, steps: [sub(id, 'mutation($d: JSON!) { publish(room: "fuzz-big", event: "e", data: $d) { seq } }', { d: 'x'.repeat(size) })], expect: ['open'] },
+        {
+          name: 'huge publish data',
+          init: true,
+          steps: [sub(id, 'mutation($d: JSON!) { publish(room: "fuzz-big", event: "e", data: $d) { seq } }', { d: 'x'.repeat(size) })],
+          expect: ['open'],
+        },
         { name: 'huge variables', init: true, steps: [sub(id, '{ __typename }', { unused: 'y'.repeat(size) })], expect: ['open'] },
         { name: 'huge ping payload', steps: [msg({ type: 'ping', payload: { blob: 'z'.repeat(size) } })], expect: ['open'] },
-        { name: 'huge connection_init payload', init: false, steps: [msg({ type: 'connection_init', payload: { blob: 'p'.repeat(size) } })], expect: ['open'] },
+        {
+          name: 'huge connection_init payload',
+          init: false,
+          steps: [msg({ type: 'connection_init', payload: { blob: 'p'.repeat(size) } })],
+          expect: ['open'],
+        },
         { name: 'huge query (a comment)', init: true, steps: [sub(id, `# ${'c'.repeat(size)}\n{ __typename }`)], expect: ['open'] },
         { name: 'huge frame of garbage', steps: [{ text: rng.text(size, 'abc{}[]":, ') }], expect: [4400] },
       ]);
     },
     () => ({
       name: 'binary frame',
-      steps: [rng.chance(0.5) ? { binary: Buffer.from(JSON.stringify({ type: 'connection_init' })) } : { binary: rng.bytes(rng.int(0, 2_000)) }],
+      steps: [
+        rng.chance(0.5) ? { binary: Buffer.from(JSON.stringify({ type: 'connection_init' })) } : { binary: rng.bytes(rng.int(0, 2_000)) },
+      ],
       expect: ['open', 4400],
     }),
-    () => ({ name: 'binary subscribe after ack', init: true, steps: [{ binary: Buffer.from(JSON.stringify({ type: 'subscribe', id, payload: { query: '{ __typename }' } })) }], expect: ['open'] }),
+    () => ({
+      name: 'binary subscribe after ack',
+      init: true,
+      steps: [{ binary: Buffer.from(JSON.stringify({ type: 'subscribe', id, payload: { query: '{ __typename }' } })) }],
+      expect: ['open'],
+    }),
     () => ({ name: 'random bytes in a text frame', steps: [{ text: rng.bytes(rng.int(1, 4_000)) }], expect: [1007, 4400] }),
-    () => ({ name: 'invalid UTF-8 in a text frame', init: rng.chance(0.5), steps: [{ text: Buffer.from([0x7b, 0xc3, 0x28, 0xff, 0xfe, 0x7d]) }], expect: [1007] }),
-    () => ({ name: 'empty frame', init: rng.chance(0.5), steps: [rng.chance(0.5) ? { text: '' } : { binary: Buffer.alloc(0) }], expect: [4400] }),
+    () => ({
+      name: 'invalid UTF-8 in a text frame',
+      init: rng.chance(0.5),
+      steps: [{ text: Buffer.from([0x7b, 0xc3, 0x28, 0xff, 0xfe, 0x7d]) }],
+      expect: [1007],
+    }),
+    () => ({
+      name: 'empty frame',
+      init: rng.chance(0.5),
+      steps: [rng.chance(0.5) ? { text: '' } : { binary: Buffer.alloc(0) }],
+      expect: [4400],
+    }),
     () => {
       const depth = rng.pick([1_000, 10_000, 100_000]);
       return rng.pick<Case>([
         { name: `deep JSON message (${depth})`, steps: [{ text: deepJson(depth, rng) }], expect: [4400] },
-        { name: `deep JSON connection_init payload (${depth})`, steps: [{ text: `{"type":"connection_init","payload":{"deep":${deepJson(depth, rng)}}}` }], expect: ['open'] },
+        {
+          name: `deep JSON connection_init payload (${depth})`,
+          steps: [{ text: `{"type":"connection_init","payload":{"deep":${deepJson(depth, rng)}}}` }],
+          expect: ['open'],
+        },
         {
           name: `deep JSON publish data (${depth})`,
           init: true,
-          steps: [{ text: `{"type":"subscribe","id":"${id}","payload":{"query":"mutation($d: JSON!) { publish(room: \\"fuzz-deep\\", event: \\"e\\", data: $d) { seq } }","variables":{"d":${deepJson(depth, rng)}}}}` }],
+          steps: [
+            {
+              text: `{"type":"subscribe","id":"${id}","payload":{"query":"mutation($d: JSON!) { publish(room: \\"fuzz-deep\\", event: \\"e\\", data: $d) { seq } }","variables":{"d":${deepJson(depth, rng)}}}}`,
+            },
+          ],
           expect: ['open'],
         },
         {
@@ -266,7 +360,12 @@ function randomCase(rng: Rng, i: number): Case {
           steps: [{ text: `{"type":"subscribe","id":"${id}","payload":{"query":"{ __typename }","extensions":${deepObject(depth)}}}` }],
           expect: ['open'],
         },
-        { name: `deep GraphQL (${depth})`, init: true, steps: [sub(id, `{ ${'a{'.repeat(depth)}b${'}'.repeat(depth)} }`)], expect: ['open'] },
+        {
+          name: `deep GraphQL (${depth})`,
+          init: true,
+          steps: [sub(id, `{ ${'a{'.repeat(depth)}b${'}'.repeat(depth)} }`)],
+          expect: ['open'],
+        },
       ]);
     },
     () => ({ name: 'connection_init twice', steps: [msg({ type: 'connection_init' }), msg({ type: 'connection_init' })], expect: [4429] }),
@@ -280,7 +379,11 @@ function randomCase(rng: Rng, i: number): Case {
     () => ({
       name: 'graphql-ws ping/pong with object payloads',
       init: rng.chance(0.5),
-      steps: [msg({ type: 'pong', payload: { any: rng.text(10) } }), msg({ type: 'ping', payload: { nested: { deep: [1, { x: null }] } } }), msg({ type: 'pong' })],
+      steps: [
+        msg({ type: 'pong', payload: { any: rng.text(10) } }),
+        msg({ type: 'ping', payload: { nested: { deep: [1, { x: null }] } } }),
+        msg({ type: 'pong' }),
+      ],
       expect: ['open'],
     }),
     () => ({
@@ -292,14 +395,29 @@ function randomCase(rng: Rng, i: number): Case {
     () => ({
       name: 'a message in fragments',
       init: true,
-      steps: [{ fragments: splitInto(JSON.stringify({ type: 'subscribe', id, payload: { query: '{ __typename }' } }), rng.int(2, 5), rng), finish: true }],
+      steps: [
+        {
+          fragments: splitInto(JSON.stringify({ type: 'subscribe', id, payload: { query: '{ __typename }' } }), rng.int(2, 5), rng),
+          finish: true,
+        },
+      ],
       expect: ['open'],
     }),
     // The ws client sends the probe that follows as the unfinished message's last fragment: bad JSON.
     () => ({ name: 'an unfinished fragmented message', steps: [{ fragments: ['{"type":', '"ping"'], finish: false }], expect: [4400] }),
     () => ({
       name: 'resume cursors of odd types',
-      init: { roomcastCursors: rng.pick([{ [id]: rng.text(rng.int(0, 300)) }, { [id]: 5 }, { [id]: null }, 'x', [id], null, JSON.parse('{"__proto__":"x"}')]) },
+      init: {
+        roomcastCursors: rng.pick([
+          { [id]: rng.text(rng.int(0, 300)) },
+          { [id]: 5 },
+          { [id]: null },
+          'x',
+          [id],
+          null,
+          JSON.parse('{"__proto__":"x"}'),
+        ]),
+      },
       steps: [sub(id, liveSubscription(room)), sub(`${id}-b`, '{ history(room: "fuzz-0", limit: 1) { seq } }')],
       expect: ['open'],
     }),
@@ -315,7 +433,12 @@ function randomCase(rng: Rng, i: number): Case {
       expect: ['open'],
     }),
     () => ({ name: 'operations over the limits', init: true, steps: [sub(id, badQuery(rng))], expect: ['open'] }),
-    () => ({ name: 'complete of an unknown id', init: true, steps: [msg({ type: 'complete', id: rng.text(rng.int(1, 50)) })], expect: ['open'] }),
+    () => ({
+      name: 'complete of an unknown id',
+      init: true,
+      steps: [msg({ type: 'complete', id: rng.text(rng.int(1, 50)) })],
+      expect: ['open'],
+    }),
     // A well-formed message of a type only servers send: graphql-ws throws while handling it, and the
     // adapter (src/transports/ws-adapter.ts) closes with 4400, the client's fault, not 4500.
     () => ({
@@ -392,7 +515,9 @@ class Connection {
 }
 
 const hasType = (type: string, probe?: number) => (m: unknown) =>
-  typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type &&
+  typeof m === 'object' &&
+  m !== null &&
+  (m as { type?: unknown }).type === type &&
   (probe === undefined || (m as { payload?: { probe?: unknown } }).payload?.probe === probe);
 
 async function runSocketCase(c: SocketCase, probe: number): Promise<Outcome> {
@@ -528,14 +653,14 @@ describe('WebSocket fuzzing', () => {
     console.error = (...args: unknown[]) => consoleErrors.push(args.map((a) => (a instanceof Error ? a.message : String(a))).join(' '));
     restore.push(() => (console.error = consoleError));
     const stderrWrite = process.stderr.write;
-    process.stderr.write = ((chunk: unknown, ...rest: unknown[]) => {
+    process.stderr.write = (chunk: unknown, ...rest: unknown[]) => {
       const line = String(chunk);
       if (line.startsWith('{"time"')) {
         if (line.includes('"level":"error"')) serverErrors.push(line.trim());
         return true;
       }
       return (stderrWrite as (...args: unknown[]) => boolean).call(process.stderr, chunk, ...rest);
-    });
+    };
     restore.push(() => (process.stderr.write = stderrWrite));
     server = await startTestServer({ LOG_LEVEL: 'error' });
   });
@@ -571,7 +696,10 @@ describe('WebSocket fuzzing', () => {
       if (c.expect) expect(c.expect, `${label}: ended with ${outcome}`).toContain(outcome);
       expect(uncaught, label).toEqual([]);
     }
-    const summary = [...seen].sort().map(([k, n]) => `${k}×${n}`).join(' ');
+    const summary = [...seen]
+      .sort()
+      .map(([k, n]) => `${k}×${n}`)
+      .join(' ');
     console.log(`ws-fuzz seed ${SEED}: ${ITERATIONS} connections, outcomes ${summary}`);
     console.log(
       [...byCase]

@@ -27,7 +27,6 @@ function rawSocket(server: TestServer): WebSocket {
   return ws;
 }
 
-
 describe('WebSocket limits', () => {
   it('should refuse an operation past MAX_SUBSCRIPTIONS_PER_CONNECTION with TOO_MANY_SUBSCRIPTIONS, and accept one again once another ends', async () => {
     const server = await serverWith({ MAX_SUBSCRIPTIONS_PER_CONNECTION: '3' });

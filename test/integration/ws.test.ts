@@ -5,12 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import {
-  BroadcastDocument,
-  BroadcastsDocument,
-  PublishDocument,
-  RoomMessagesDocument,
-} from '../generated/graphql.js';
+import { BroadcastDocument, BroadcastsDocument, PublishDocument, RoomMessagesDocument } from '../generated/graphql.js';
 import { executeWs, postGraphQL, subscribeWs, untilLive, wsClient } from '../helpers/clients.js';
 import { startTestServer, type TestServer } from '../helpers/in-process.js';
 import { within } from '../helpers/wait.js';
@@ -86,8 +81,7 @@ describe.each(['on', 'off'])('WebSocket (graphql-transport-ws), DIRECT_DELIVERY=
 
   it('should deliver broadcast messages to every broadcasts subscriber', async () => {
     const sender = connect();
-    const broadcast = (n: number) =>
-      executeWs(sender, BroadcastDocument, { event: 'hello', data: { n } }).then((r) => r.data!.broadcast);
+    const broadcast = (n: number) => executeWs(sender, BroadcastDocument, { event: 'hello', data: { n } }).then((r) => r.data!.broadcast);
     const streams = [subscribeWs(connect(), BroadcastsDocument, {}), subscribeWs(connect(), BroadcastsDocument, {})];
     const seqOf = (e: { data?: { broadcasts: unknown } | null }) => (e.data?.broadcasts as { seq: number }).seq;
     const readUpTo: number[] = [];
@@ -152,7 +146,11 @@ describe.each(['on', 'off'])('WebSocket (graphql-transport-ws), DIRECT_DELIVERY=
       'ack',
     );
     const closed = new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
-    const subscribe = JSON.stringify({ type: 'subscribe', id: 'same', payload: { query: `subscription { messages(room: "${room}") { __typename } }` } });
+    const subscribe = JSON.stringify({
+      type: 'subscribe',
+      id: 'same',
+      payload: { query: `subscription { messages(room: "${room}") { __typename } }` },
+    });
     ws.send(subscribe);
     ws.send(subscribe);
     expect(await within(closed, 5_000, 'close')).toBe(4409);

@@ -68,7 +68,8 @@ const partOf = (file: string): string => relative(src, file).split('/')[0]!.repl
 
 function rankOf(part: string): number {
   const rank = RANKS[part];
-  if (rank === undefined) throw new Error(`src/${part} has no place in the layering: add it to RANKS in ${relative(root, fileURLToPath(import.meta.url))}`);
+  if (rank === undefined)
+    throw new Error(`src/${part} has no place in the layering: add it to RANKS in ${relative(root, fileURLToPath(import.meta.url))}`);
   return rank;
 }
 

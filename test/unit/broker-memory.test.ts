@@ -59,8 +59,7 @@ describe('memory broker, when delivery resumes after an outage', () => {
 });
 
 describe('decodeMessage, on the sender', () => {
-  const frame = (sender: string) =>
-    `{"room":"r","seq":1,"epoch":"e","event":"x","publishedAt":1700000000000${sender},"data":{"a":1}}`;
+  const frame = (sender: string) => `{"room":"r","seq":1,"epoch":"e","event":"x","publishedAt":1700000000000${sender},"data":{"a":1}}`;
 
   it('should take a string or null, and read an absent sender (stored before senders existed) as null', () => {
     expect(decodeMessage(frame(',"sender":"a\\\\\\"b\\u0000"')).sender).toBe('a\\"b\u0000');

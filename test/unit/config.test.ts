@@ -90,13 +90,18 @@ describe('loadConfig', () => {
   });
 
   it('should take PRESENCE_LEAVE_GRACE_MS from 0 to 3600000 and PRESENCE_TTL_SECONDS from 2 to 86400', () => {
-    expect(loadConfig({ PRESENCE_LEAVE_GRACE_MS: '0', PRESENCE_TTL_SECONDS: '2' })).toMatchObject({ presenceLeaveGraceMs: 0, presenceTtlSeconds: 2 });
+    expect(loadConfig({ PRESENCE_LEAVE_GRACE_MS: '0', PRESENCE_TTL_SECONDS: '2' })).toMatchObject({
+      presenceLeaveGraceMs: 0,
+      presenceTtlSeconds: 2,
+    });
     expect(loadConfig({ PRESENCE_LEAVE_GRACE_MS: '3600000', PRESENCE_TTL_SECONDS: '86400' })).toMatchObject({
       presenceLeaveGraceMs: 3_600_000,
       presenceTtlSeconds: 86_400,
     });
     for (const bad of ['-1', '3600001', '1.5', 'five']) {
-      expect(() => loadConfig({ PRESENCE_LEAVE_GRACE_MS: bad }), bad).toThrow(/PRESENCE_LEAVE_GRACE_MS must be an integer from 0 to 3600000/);
+      expect(() => loadConfig({ PRESENCE_LEAVE_GRACE_MS: bad }), bad).toThrow(
+        /PRESENCE_LEAVE_GRACE_MS must be an integer from 0 to 3600000/,
+      );
     }
     for (const bad of ['0', '1', '86401', '2.5', 'thirty']) {
       expect(() => loadConfig({ PRESENCE_TTL_SECONDS: bad }), bad).toThrow(/PRESENCE_TTL_SECONDS must be an integer from 2 to 86400/);
@@ -126,7 +131,9 @@ describe('loadConfig', () => {
     });
 
     it('should stop on two keys, a bad key, a short secret, a bad capability, or settings without a key', () => {
-      expect(problemsOf({ AUTH_JWT_SECRET: secret, AUTH_JWKS_URL: 'https://x.example/jwks' })).toContain('set only one of AUTH_JWT_SECRET, AUTH_JWKS_URL');
+      expect(problemsOf({ AUTH_JWT_SECRET: secret, AUTH_JWKS_URL: 'https://x.example/jwks' })).toContain(
+        'set only one of AUTH_JWT_SECRET, AUTH_JWKS_URL',
+      );
       expect(problemsOf({ AUTH_JWT_SECRET: 'short' })).toContain('AUTH_JWT_SECRET must be at least 32 bytes');
       expect(problemsOf({ AUTH_JWT_PUBLIC_KEY: 'not a key' })).toContain('AUTH_JWT_PUBLIC_KEY is not a PEM public key');
       expect(problemsOf({ AUTH_JWT_PUBLIC_KEY_FILE: '/nonexistent/key.pem' })).toContain('AUTH_JWT_PUBLIC_KEY_FILE');

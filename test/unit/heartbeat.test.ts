@@ -47,7 +47,11 @@ describe('Heartbeat over real sockets', () => {
   it('should cut off a socket that does not answer, and keep the ones that do', async () => {
     const { sockets } = await start(100, { silent: 42 });
     const silent = sockets[42]!;
-    const code = await within(new Promise<number>((resolve) => silent.once('close', resolve)), 4 * INTERVAL_MS, 'the silent socket to be cut off');
+    const code = await within(
+      new Promise<number>((resolve) => silent.once('close', resolve)),
+      4 * INTERVAL_MS,
+      'the silent socket to be cut off',
+    );
     expect(code).toBe(1006);
     expect(sockets.filter((socket) => socket.readyState === WebSocket.OPEN)).toHaveLength(99);
   });

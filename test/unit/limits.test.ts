@@ -20,7 +20,12 @@ const problemsOf = (env: Record<string, string>) => {
 describe('limits configuration', () => {
   it('should be off by default, with a 16 MiB history budget', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ publishRateLimit: undefined, subscribeRateLimit: undefined, maxConnectionsPerIp: undefined, trustProxy: undefined });
+    expect(config).toMatchObject({
+      publishRateLimit: undefined,
+      subscribeRateLimit: undefined,
+      maxConnectionsPerIp: undefined,
+      trustProxy: undefined,
+    });
     expect(config.maxResponseBytes).toBe(16 * 1024 * 1024);
   });
 
@@ -53,7 +58,10 @@ describe('limits configuration', () => {
   });
 
   it('should read MAX_CONNECTIONS_PER_IP and MAX_RESPONSE_BYTES as integers', () => {
-    expect(loadConfig({ MAX_CONNECTIONS_PER_IP: '50', MAX_RESPONSE_BYTES: '1048576' })).toMatchObject({ maxConnectionsPerIp: 50, maxResponseBytes: 1_048_576 });
+    expect(loadConfig({ MAX_CONNECTIONS_PER_IP: '50', MAX_RESPONSE_BYTES: '1048576' })).toMatchObject({
+      maxConnectionsPerIp: 50,
+      maxResponseBytes: 1_048_576,
+    });
     expect(problemsOf({ MAX_CONNECTIONS_PER_IP: '0' })).toContain('MAX_CONNECTIONS_PER_IP must be an integer from 1');
     expect(problemsOf({ MAX_RESPONSE_BYTES: '10' })).toContain('MAX_RESPONSE_BYTES must be an integer from 1024');
   });
@@ -89,7 +97,12 @@ describe('counters', () => {
       reads++;
       return Promise.resolve(sizes.map(message));
     };
-    const results = await Promise.allSettled([budget.read(read([40])), budget.read(read([40])), budget.read(read([40])), budget.read(read([40]))]);
+    const results = await Promise.allSettled([
+      budget.read(read([40])),
+      budget.read(read([40])),
+      budget.read(read([40])),
+      budget.read(read([40])),
+    ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
     expect(reads).toBe(3);
     expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ extensions: { code: 'RESPONSE_TOO_LARGE' } });

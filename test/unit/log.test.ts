@@ -11,7 +11,12 @@ function capture() {
   const err: string[] = [];
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => out.push(String(chunk)) > 0);
   vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => err.push(String(chunk)) > 0);
-  const lines = (chunks: string[]) => chunks.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const lines = (chunks: string[]) =>
+    chunks
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   return { out: () => lines(out), err: () => lines(err) };
 }
 
@@ -46,9 +51,17 @@ describe('createLogger', () => {
 
   it('should censor the fields that could carry a token', () => {
     const streams = capture();
-    createLogger('info').info('request', { token: 'eyJ.a.b', connectionParams: { authToken: 'eyJ.c.d' }, headers: { authorization: 'Bearer eyJ.e.f' } });
+    createLogger('info').info('request', {
+      token: 'eyJ.a.b',
+      connectionParams: { authToken: 'eyJ.c.d' },
+      headers: { authorization: 'Bearer eyJ.e.f' },
+    });
     const [line] = streams.out();
     expect(JSON.stringify(line)).not.toContain('eyJ');
-    expect(line).toMatchObject({ token: '[redacted]', connectionParams: { authToken: '[redacted]' }, headers: { authorization: '[redacted]' } });
+    expect(line).toMatchObject({
+      token: '[redacted]',
+      connectionParams: { authToken: '[redacted]' },
+      headers: { authorization: '[redacted]' },
+    });
   });
 });

@@ -35,9 +35,15 @@ describe('Metrics', () => {
   it('should count publishes by result, and errors that are not Roomcast codes as other', async () => {
     const metrics = new Metrics(false);
     await metrics.observePublish(async () => 1);
-    await expect(metrics.observePublish(async () => Promise.reject(new RoomcastError(ErrorCode.UNAVAILABLE, 'down')))).rejects.toThrow('down');
+    await expect(metrics.observePublish(async () => Promise.reject(new RoomcastError(ErrorCode.UNAVAILABLE, 'down')))).rejects.toThrow(
+      'down',
+    );
     await expect(metrics.observePublish(async () => Promise.reject(new RoomcastError(ErrorCode.FORBIDDEN, 'no')))).rejects.toThrow('no');
-    await expect(metrics.observePublish(() => { throw new Error('room-xyz broke'); })).rejects.toThrow('broke');
+    await expect(
+      metrics.observePublish(() => {
+        throw new Error('room-xyz broke');
+      }),
+    ).rejects.toThrow('broke');
     const text = await metrics.text();
     expect(lines(text, 'roomcast_publishes_total').sort()).toEqual([
       'roomcast_publishes_total{result="ok"} 1',
@@ -59,9 +65,13 @@ describe('Metrics', () => {
       'roomcast_messages_delivered_total{transport="sse"} 1',
     ]);
     one.webSocketDelivery.frames += 2;
-    expect(lines(await one.text(), 'roomcast_messages_delivered_total')[0]).toBe('roomcast_messages_delivered_total{transport="websocket"} 5');
+    expect(lines(await one.text(), 'roomcast_messages_delivered_total')[0]).toBe(
+      'roomcast_messages_delivered_total{transport="websocket"} 5',
+    );
     expect(lines(await one.text(), 'roomcast_delivered_bytes_total')[0]).toBe('roomcast_delivered_bytes_total{transport="websocket"} 300');
-    expect(lines(await two.text(), 'roomcast_messages_delivered_total')[0]).toBe('roomcast_messages_delivered_total{transport="websocket"} 0');
+    expect(lines(await two.text(), 'roomcast_messages_delivered_total')[0]).toBe(
+      'roomcast_messages_delivered_total{transport="websocket"} 0',
+    );
   });
 
   it('should time Redis commands by command and count reconnects by connection', async () => {

@@ -36,7 +36,8 @@ const message = (room: string, seq: number, event = 'tick'): Message => ({
   exclude: null,
   size: 100,
 });
-const label = (e: SubscriptionEvent) => (e instanceof RoomcastError ? e.code : 'after' in e ? `gap:${e.room}` : `${e.room}#${e.seq}:${e.event}`);
+const label = (e: SubscriptionEvent) =>
+  e instanceof RoomcastError ? e.code : 'after' in e ? `gap:${e.room}` : `${e.room}#${e.seq}:${e.event}`;
 
 function collect(stream: EventQueue): string[] {
   const out: string[] = [];
@@ -132,7 +133,7 @@ describe('a throttled subscription', () => {
     expect(outB.at(-1)).toBe('r#5:x');
   });
 
-  it('should hold its own past the shared log\'s bound, losing nothing', () => {
+  it("should hold its own past the shared log's bound, losing nothing", () => {
     const [a, b] = [new Source(), new Source()];
     const outA = collect(groups.throttle(a, 'r', 100));
     const outB = collect(groups.throttle(b, 'r', 100));
@@ -146,12 +147,14 @@ describe('a throttled subscription', () => {
     expect(outB).toEqual(outA);
   });
 
-  it('should send what it held of a room before that room\'s HistoryGap, and end with an error at once', () => {
+  it("should send what it held of a room before that room's HistoryGap, and end with an error at once", () => {
     const source = new Source();
-    const out = collect(groups.throttle(source, 'in', 100, [
-      { room: 'a', epoch: 'E1', seq: 0 },
-      { room: 'b', epoch: null, seq: 0 },
-    ]));
+    const out = collect(
+      groups.throttle(source, 'in', 100, [
+        { room: 'a', epoch: 'E1', seq: 0 },
+        { room: 'b', epoch: null, seq: 0 },
+      ]),
+    );
     source.push(message('a', 1));
     source.push(message('a', 2));
     source.push(message('b', 1));

@@ -6,7 +6,7 @@
  */
 import type { Stamp } from '../stamp.js';
 
-export interface Sink {
+interface Sink {
   /** A frame carrying published data arrived. */
   deliver(stamp: Stamp): void;
   /** Something arrived that is neither a delivery nor protocol housekeeping (an error, a complete). */

@@ -10,7 +10,7 @@ import type { ClientConnection, Connect } from './connection.js';
 import { readStamp } from '../stamp.js';
 
 /** The subscription every GraphQL client of the benchmark runs (Roomcast's schema; the textbook one mirrors it). */
-export const SUBSCRIPTION = 'subscription Bench($room: ID!) { messages(room: $room) { ... on Message { seq data } } }';
+const SUBSCRIPTION = 'subscription Bench($room: ID!) { messages(room: $room) { ... on Message { seq data } } }';
 
 interface ServerMessage {
   readonly type?: string;

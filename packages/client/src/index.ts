@@ -147,7 +147,12 @@ export function createRoomcastClient(options: RoomcastClientOptions): RoomcastCl
     connectionParams: async () => {
       const own = typeof connectionParams === 'function' ? await connectionParams() : connectionParams;
       const auth = tokens ? { authToken: await tokens.connectToken() } : {};
-      return { ...own, clientId, ...auth, [CURSORS_PARAM]: Object.fromEntries([...cursors].map(([id, tracked]) => [id, resumeText(tracked)])) };
+      return {
+        ...own,
+        clientId,
+        ...auth,
+        [CURSORS_PARAM]: Object.fromEntries([...cursors].map(([id, tracked]) => [id, resumeText(tracked)])),
+      };
     },
   });
   const stopWatching = watchLiveness(client, { connectTimeoutMs, pongTimeoutMs });

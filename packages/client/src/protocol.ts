@@ -100,7 +100,8 @@ export function decodePosition(text: string): RoomPosition[] | undefined {
   for (const segment of text.slice(POSITION_VERSION.length + 1).split(',')) {
     const [epoch = '', seq = '', ...roomParts] = segment.split(':');
     const room = roomParts.join(':');
-    if ((epoch !== '' && !EPOCH.test(epoch)) || !SEGMENT_SEQ.test(seq) || !/^[A-Za-z0-9_.:-]{1,128}$/.test(room) || seen.has(room)) return undefined;
+    if ((epoch !== '' && !EPOCH.test(epoch)) || !SEGMENT_SEQ.test(seq) || !/^[A-Za-z0-9_.:-]{1,128}$/.test(room) || seen.has(room))
+      return undefined;
     const n = Number(seq);
     if (!Number.isSafeInteger(n) || (epoch === '' && n !== 0)) return undefined;
     seen.add(room);

@@ -12,7 +12,7 @@ export type GetToken = () => string | Promise<string>;
 const AUTHENTICATE = 'mutation RoomcastAuthenticate($token: String!) { authenticate(token: $token) { expiresAt } }';
 
 /** Seconds since the epoch at which the token expires (its `exp`), read without verifying it. */
-export function expiryOf(token: string): number | undefined {
+function expiryOf(token: string): number | undefined {
   try {
     const payload = token.split('.')[1] ?? '';
     const json = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown };

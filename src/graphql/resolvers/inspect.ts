@@ -13,7 +13,7 @@ import type { ReplicaReport } from '../../inspector/types.js';
 import { BROADCAST_ROOM } from '../../rooms/names.js';
 import type { GraphQLContext } from '../context.js';
 
-export const MAX_ROOMS_LISTED = 1000;
+const MAX_ROOMS_LISTED = 1000;
 
 export const InspectQuery: Pick<QueryResolvers, 'rooms' | 'replicas'> = {
   rooms: async (_root, { limit }, context) => {
@@ -50,7 +50,10 @@ async function reportsOf(directory: RoomDirectory): Promise<ReplicaReport[]> {
   try {
     return await directory.replicas();
   } catch (error) {
-    throw new RoomcastError(ErrorCode.UNAVAILABLE, `could not read the replicas' reports: ${error instanceof Error ? error.message : String(error)}`);
+    throw new RoomcastError(
+      ErrorCode.UNAVAILABLE,
+      `could not read the replicas' reports: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 

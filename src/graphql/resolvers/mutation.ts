@@ -31,6 +31,9 @@ async function publishAs(
 
 export const Mutation: MutationResolvers = {
   publish: (_root, args, context) =>
-    observedPublish(context.broker, () => publishAs(context, parseRoomId(args.room), args.event, args.data, args.idempotencyKey, args.excludeSelf)),
-  broadcast: (_root, args, context) => observedPublish(context.broker, () => publishAs(context, BROADCAST_ROOM, args.event, args.data, args.idempotencyKey, args.excludeSelf)),
+    observedPublish(context.broker, () =>
+      publishAs(context, parseRoomId(args.room), args.event, args.data, args.idempotencyKey, args.excludeSelf),
+    ),
+  broadcast: (_root, args, context) =>
+    observedPublish(context.broker, () => publishAs(context, BROADCAST_ROOM, args.event, args.data, args.idempotencyKey, args.excludeSelf)),
 };

@@ -9,7 +9,7 @@ import { presenceEvents, type PresenceStreamItem } from '../../presence/stream.j
 import type { PresenceEvent } from '../../presence/types.js';
 import { parseRoomId } from '../../rooms/names.js';
 
-export const MAX_PRESENCE_LIMIT = 1000;
+const MAX_PRESENCE_LIMIT = 1000;
 
 export const PresenceQuery: Pick<QueryResolvers, 'presence'> = {
   presence: async (_root, args, { presence, identity }) => {

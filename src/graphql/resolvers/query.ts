@@ -4,7 +4,7 @@ import { badUserInput } from '../../errors.js';
 import { parseCursor } from '../../rooms/cursor.js';
 import { parseReadableRoom } from '../../rooms/names.js';
 
-export const MAX_HISTORY_LIMIT = 1000;
+const MAX_HISTORY_LIMIT = 1000;
 
 export const Query: QueryResolvers = {
   session: (_root, _args, { identity }) => identity,

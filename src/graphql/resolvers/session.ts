@@ -21,7 +21,7 @@ export const SessionMutations: Pick<MutationResolvers, 'authenticate' | 'revoke'
       throw error;
     }
     if (identity.user !== null && next.user !== identity.user) {
-      throw new RoomcastError(ErrorCode.FORBIDDEN, 'the token is of another user than this connection\'s');
+      throw new RoomcastError(ErrorCode.FORBIDDEN, "the token is of another user than this connection's");
     }
     // Its subscriptions the new identity no longer allows have ended when the answer goes out.
     if (connection) await connection.replace(next);
@@ -33,7 +33,10 @@ export const SessionMutations: Pick<MutationResolvers, 'authenticate' | 'revoke'
     try {
       return new Date((await auth.revocations.revoke(user)) * 1000);
     } catch (error) {
-      throw new RoomcastError(ErrorCode.UNAVAILABLE, `could not store the revocation: ${error instanceof Error ? error.message : String(error)}`);
+      throw new RoomcastError(
+        ErrorCode.UNAVAILABLE,
+        `could not store the revocation: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   },
 };

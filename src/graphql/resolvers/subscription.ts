@@ -12,7 +12,12 @@ import type { GraphQLContext } from '../context.js';
 import { enterPresence } from '../../presence/index.js';
 import { noteDelivery } from '../resume.js';
 
-async function subscribeRoom(room: string, after: string | null | undefined, throttleMs: number | null | undefined, context: GraphQLContext) {
+async function subscribeRoom(
+  room: string,
+  after: string | null | undefined,
+  throttleMs: number | null | undefined,
+  context: GraphQLContext,
+) {
   const { broker, resumeAfter, budget, identity, party } = context;
   const key = capabilityKey(room);
   await authorize(identity, key, 'subscribe');
@@ -25,7 +30,12 @@ async function subscribeRoom(room: string, after: string | null | undefined, thr
   return ms === undefined ? subscription : broker.throttle(subscription, room, ms);
 }
 
-async function subscribeRooms(rooms: readonly string[], after: readonly string[] | null | undefined, throttleMs: number | null | undefined, context: GraphQLContext) {
+async function subscribeRooms(
+  rooms: readonly string[],
+  after: readonly string[] | null | undefined,
+  throttleMs: number | null | undefined,
+  context: GraphQLContext,
+) {
   const { broker, resumeAfter, budget, identity, party } = context;
   // A resuming client's position wins over `after`, the place it first started from.
   const list = parseRoomList(rooms, resumeAfter === undefined ? after : [resumeAfter], context.maxRoomsPerSubscription);
@@ -64,7 +74,12 @@ async function released<T>(release: (() => void) | undefined, subscribing: Promi
 }
 
 /** Ends the subscription when its identity no longer allows all of `keys`; frees its rooms when it closes. */
-function watch(subscription: EventQueue, keys: readonly string[], { identity, connection, auth }: GraphQLContext, release: (() => void) | undefined): void {
+function watch(
+  subscription: EventQueue,
+  keys: readonly string[],
+  { identity, connection, auth }: GraphQLContext,
+  release: (() => void) | undefined,
+): void {
   if (release) subscription.onClose(release);
   if (connection) {
     // Its connection ends it if a new token no longer allows it; expiry and revocation close the connection.

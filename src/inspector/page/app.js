@@ -187,9 +187,13 @@ function showResult(room, result) {
   if (result.errors?.length) return stopTail(explain(new GraphQLFailure(result.errors)), true);
   const event = result.data?.event;
   if (!event) return;
-  const line = event.__typename === 'HistoryGap'
-    ? el('li', `history gap: ${event.missed ?? 'unknown number of'} messages missed`, 'gap')
-    : el('li', `#${event.seq} ${event.event} ${JSON.stringify(event.data)} ${event.sender ? `by ${event.sender} ` : ''}at ${event.publishedAt}`);
+  const line =
+    event.__typename === 'HistoryGap'
+      ? el('li', `history gap: ${event.missed ?? 'unknown number of'} messages missed`, 'gap')
+      : el(
+          'li',
+          `#${event.seq} ${event.event} ${JSON.stringify(event.data)} ${event.sender ? `by ${event.sender} ` : ''}at ${event.publishedAt}`,
+        );
   if (event.__typename === 'Message') line.dataset.seq = event.seq;
   const list = $('tail');
   list.prepend(line);

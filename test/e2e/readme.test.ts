@@ -13,7 +13,7 @@
  * - no language: the source layout; every path it names exists.
  * - `json`: token claims; their `roomcast` capability is one the server accepts.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -194,9 +194,17 @@ describe('the shell commands (sh)', () => {
       .flatMap((line) => line.split('&&').map((command) => command.trim())),
   );
 
-  it('should name only npm commands and scripts that exist', () => {
+  it('should name only npm commands and scripts that exist, and roomcast commands that answer --help', () => {
     for (const command of commands) {
       const words = command.split(/\s+/).filter((word) => !/^[A-Z_]+=/.test(word));
+      if (words[0] === 'roomcast') {
+        // The bin as npm installs it: dist/cli/main.js, built by the global setup.
+        expect(
+          () => execFileSync(process.execPath, [join(root, 'dist/cli/main.js'), words[1]!, '--help'], { stdio: 'pipe' }),
+          command,
+        ).not.toThrow();
+        continue;
+      }
       expect(words[0], command).toBe('npm');
       const script = words[1] === 'run' ? words[2] : words[1];
       expect(['install', 'pack', 'ci', ...scripts], command).toContain(script);

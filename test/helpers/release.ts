@@ -3,7 +3,8 @@
  * code (rolling upgrades). The tree of the commit is exported to a directory under the system's temp
  * directory, given this repository's installed packages, and compiled with its own `npm run build`
  * (its tsconfig.build.json and its copy of the Lua scripts); the result is kept there, keyed by
- * commit, so later runs (CI runs the suite on three Node versions) reuse it.
+ * commit, so later runs (CI runs the suite on three Node versions) reuse it; its packages are linked
+ * again on every use, to the checkout that runs it.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -32,7 +33,11 @@ export function resolveCommit(commit: string): { hash: string } | { missing: str
 export async function buildRelease(hash: string): Promise<string> {
   const dir = join(tmpdir(), `roomcast-release-${hash.slice(0, 12)}`);
   const done = join(dir, '.roomcast-built');
-  if (existsSync(done)) return dir;
+  if (existsSync(done)) {
+    // Built by an earlier run, maybe of another checkout (CI clones afresh): its links may point there.
+    linkPackages(dir);
+    return dir;
+  }
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const archive = join(tmpdir(), `roomcast-release-${hash.slice(0, 12)}.tar`);
@@ -51,6 +56,7 @@ export async function buildRelease(hash: string): Promise<string> {
  */
 function linkPackages(dir: string): void {
   const modules = join(dir, 'node_modules');
+  rmSync(modules, { recursive: true, force: true });
   mkdirSync(join(modules, '@roomcast'), { recursive: true });
   for (const entry of readdirSync(join(root, 'node_modules'))) {
     if (entry === '@roomcast') continue;

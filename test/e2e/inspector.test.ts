@@ -6,28 +6,23 @@
  * token it keeps, FORBIDDEN said plainly, and the tail carrying the token.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Client } from 'graphql-ws';
 import { SignJWT } from 'jose';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RoomMessagesDocument } from '../generated/graphql.js';
+import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
 import { subscribeWs, wsClient, type Stream } from '../helpers/clients.js';
 import { startTestServer, type TestServer } from '../helpers/in-process.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { startReplica, type Replica } from '../helpers/replica.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ROOM = 'inspected';
 const SECRET = 'inspector-e2e-secret-of-at-least-32-bytes';
 const SCREENSHOT = '/tmp/inspector.png';
 
-// CI installs Chromium and must run this test; on a developer's machine without one it is skipped
-// with a note rather than failing the whole suite.
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
-if (!haveChromium) console.warn(`skipping the inspector browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const haveChromium = chromiumAvailable('the inspector browser test');
 
 let redis: RedisServer;
 let browser: Browser;
@@ -42,20 +37,7 @@ beforeAll(async () => {
   replicas.push(
     ...(await Promise.all([startReplica({ ...env, REPLICA_ID: 'replica-a' }), startReplica({ ...env, REPLICA_ID: 'replica-b' })])),
   );
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   for (const client of clients.splice(0)) await client.dispose();

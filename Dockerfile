@@ -1,7 +1,7 @@
 # Roomcast server image. Two stages: `build` compiles with the dev dependencies; the runtime stage has
 # production dependencies only, the compiled output and the files the server reads at run time.
 #   docker build -t roomcast .
-#   docker run -p 4000:4000 -e REDIS_URL=redis://redis:6379 roomcast
+#   docker run -p 4000:4000 --network <one with Redis as "redis"> -e REDIS_URL=redis://redis:6379 roomcast
 # docs/deploy.md explains every choice here. test/e2e/production-install.test.ts mirrors the runtime
 # stage's COPY lines, its `npm ci --omit=dev` and its CMD in a temporary directory (this file is parsed).
 
@@ -31,7 +31,8 @@ COPY --from=build /app/package-lock.json ./package-lock.json
 COPY --from=build /app/scripts/prepare.mjs ./scripts/prepare.mjs
 COPY --from=build /app/packages/client/package.json ./packages/client/package.json
 COPY --from=build /app/packages/client/dist ./packages/client/dist
-# The compiled server with its Lua scripts (dist/broker/scripts, dist/presence/scripts), and the SDL
+# The compiled server with its Lua scripts (dist/{broker,presence,inspector}/scripts), the inspector's
+# page (dist/inspector/page), and the SDL
 # it reads at start-up (src/graphql/schema.ts reads ../../schema/ from dist/graphql/).
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/schema ./schema
@@ -46,7 +47,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM starts the graceful drain (DRAIN_MS, then exit within SHUTDOWN_TIMEOUT_MS = 10 s by default).
 # `docker stop` waits 10 s before SIGKILL: run with `--stop-timeout 15` (compose.yaml sets
-# stop_grace_period: 15s, deploy/k8s terminationGracePeriodSeconds: 15).
+# stop_grace_period: 15s, deploy/k8s terminationGracePeriodSeconds: 20 with its 5 s preStop pause).
 STOPSIGNAL SIGTERM
 # node directly, not `npm start`: npm would be PID 1 and does not wait for its child on SIGTERM.
 CMD ["node", "dist/main.js"]

@@ -148,7 +148,7 @@ export async function composeServer(config: Config, log: Logger, { plugins, auth
       await limits.close();
       await auth.close();
       await metricsEndpoint.close();
-      log.info('roomcast stopped', { replica: config.replicaId });
+      log.info('roomcast stopped');
     })();
     return closing;
   };
@@ -162,7 +162,7 @@ export async function composeServer(config: Config, log: Logger, { plugins, auth
     });
     const { port } = httpServer.address() as AddressInfo;
     const url = `http://${displayHost(config.host)}:${port}${GRAPHQL_PATH}`;
-    log.info('roomcast listening', { url, broker: broker.kind, replica: config.replicaId });
+    log.info('roomcast listening', { url, broker: broker.kind });
     return { url, port, httpServer, close };
   };
   return { httpServer, listen, close };

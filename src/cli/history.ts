@@ -18,7 +18,7 @@ export async function history(args: readonly string[]): Promise<void> {
   if (parsed.values.help) return void process.stdout.write(HISTORY_USAGE);
   const [room] = positionals(parsed, ['<room>'], HISTORY_USAGE) as [string];
   // The range (1-1000) is the server's to check: it answers BAD_USER_INPUT, as to any client.
-  const limit = integerFlag('limit', parsed.values.limit, HISTORY_USAGE, 0);
+  const limit = integerFlag('limit', parsed.values.limit, HISTORY_USAGE, 1, 1000);
   const target = endpoint(parsed.values, HISTORY_USAGE);
   const { history: messages } = await requestGraphQL<{ history: unknown[] }>(target, HISTORY, { room, after: parsed.values.after, limit });
   for (const message of messages) printLine(message);

@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/generated/**', '**/gql/**', 'bench/results/**', 'coverage/**'] },
+  { ignores: ['**/dist/**', '**/generated/**', '**/gql/**', 'bench/results/**', 'coverage/**', '.cache/**', '**/node_modules/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -83,12 +83,17 @@ export async function runPublish(client: PublishingRedis, settings: PublishSetti
   return decodeMessage(json);
 }
 
-/** Closes a connection politely (QUIT, after the replies still due), or cuts it after `timeoutMs`. */
+/**
+ * Closes a connection politely (QUIT, after the replies still due), or cuts it after `timeoutMs`, and
+ * returns once it has ended: the commands still due have been settled by then.
+ */
 export async function quit(client: Redis, timeoutMs: number): Promise<void> {
   if (client.status === 'end') return;
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
   try {
     await withDeadline(client.quit(), timeoutMs, () => client.disconnect());
   } catch {
     client.disconnect();
   }
+  await withDeadline(ended, timeoutMs, () => undefined);
 }

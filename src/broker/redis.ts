@@ -59,6 +59,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
   reportConnection(subscriber, 'subscriber', log);
   publisher.on('reconnecting', () => metrics?.redisReconnect('publisher'));
   subscriber.on('reconnecting', () => metrics?.redisReconnect('subscriber'));
+  settleReleases(subscriber, log);
 
   const pubsub = new RedisPubSub({
     publisher,
@@ -152,4 +153,21 @@ function reportConnection(client: Redis, role: string, log: Logger): void {
     lastError = error.message;
     log.warn('redis connection error', { role, error });
   });
+}
+
+/**
+ * graphql-redis-subscriptions sends UNSUBSCRIBE and PUNSUBSCRIBE when a room is released without
+ * awaiting or catching them: when the connection closes before Redis answers (a blip, a shutdown),
+ * ioredis rejects them and nobody handles it, which ends the process. Their outcome does not matter
+ * (a closed connection holds no subscription), so it is caught here, on the client RedisPubSub uses.
+ */
+function settleReleases(subscriber: Redis, log: Logger): void {
+  for (const command of ['unsubscribe', 'punsubscribe'] as const) {
+    const send = subscriber[command].bind(subscriber) as (...channels: string[]) => Promise<unknown>;
+    subscriber[command] = ((...channels: string[]) => {
+      const sent = send(...channels);
+      sent.catch((error: unknown) => log.debug('redis: a release was not answered', { command, error }));
+      return sent;
+    }) as Redis[typeof command];
+  }
 }

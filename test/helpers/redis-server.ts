@@ -110,6 +110,15 @@ export class RedisServer {
     await exited;
   }
 
+  /** Freezes the process (SIGSTOP): connections stay open and nothing is answered, until `resume()`. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Stops the process after saving its data, as a Redis with persistence restarts. */
   async shutdownSaving(): Promise<void> {
     const child = this.child;

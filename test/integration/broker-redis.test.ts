@@ -162,3 +162,40 @@ describe('Redis broker specifics', () => {
     }
   });
 });
+
+describe('releasing a room while the connection closes', () => {
+  it('should leave no unhandled rejection when UNSUBSCRIBE is never answered', async () => {
+    // Its own Redis, frozen while the release is on the wire, then gone while the backend closes:
+    // graphql-redis-subscriptions does not handle the failure of the UNSUBSCRIBE it sent.
+    const frozen = await RedisServer.start(inject('redisServerBin'));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const backend = createRedisBackend({
+        url: frozen.url,
+        keyPrefix: 'release:',
+        historySize: 10,
+        historyTtlSeconds: 60,
+        timeoutMs: 300,
+        log: createLogger('silent'),
+      });
+      await waitFor('the backend to be ready', () => backend.ready());
+      await backend.listen('released');
+      frozen.pause();
+      await backend.unlisten('released');
+      const closing = backend.close();
+      // Killed while frozen: its sockets close at once, before it could answer; close() resolves once
+      // the subscriber connection has ended, its unanswered commands failed.
+      await frozen.kill();
+      await closing;
+      // Unhandled rejections are reported once the microtask queue has drained: two turns of the loop.
+      for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      frozen.resume();
+      await frozen.stop();
+    }
+  });
+});

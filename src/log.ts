@@ -1,6 +1,7 @@
 /**
  * Logging, on pino: one JSON object per line, `time` (ISO), `level` (by name), `msg`, then the fields
- * (`replica` on every line; `connection` and `user` on a WebSocket connection's lines). Warnings and
+ * (`replica` on every line; `request` on an HTTP request's lines, `connection` on a WebSocket
+ * connection's, and `user` on either's once a token says who). Warnings and
  * errors go to stderr, the rest to stdout. Injected into every component; nothing logs globally.
  * `npm run dev` pipes it through pino-pretty.
  *
@@ -57,6 +58,22 @@ export function adoptPino(logger: PinoLogger, base: LogFields = {}): Logger {
   return wrap(
     logger.child(base, { redact: { paths: REDACT, censor: '[redacted]' }, serializers: { error: errorFields, err: errorFields } }),
   );
+}
+
+/**
+ * `log.child(fields)`, made on its first line: a request's logger costs nothing until something logs
+ * (most requests log nothing).
+ */
+export function lazyChild(log: Logger, fields: LogFields): Logger {
+  let child: Logger | undefined;
+  const made = () => (child ??= log.child(fields));
+  return {
+    debug: (msg, more) => made().debug(msg, more),
+    info: (msg, more) => made().info(msg, more),
+    warn: (msg, more) => made().warn(msg, more),
+    error: (msg, more) => made().error(msg, more),
+    child: (more) => lazyChild(made(), more),
+  };
 }
 
 function wrap(logger: PinoLogger): Logger {

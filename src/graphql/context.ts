@@ -8,6 +8,7 @@ import type { Broker } from '../broker/broker.js';
 import type { DeliveryBudget } from '../broker/budget.js';
 import type { OperationLimits } from '../limits/index.js';
 import type { RoomDirectory } from '../inspector/directory.js';
+import type { Logger } from '../log.js';
 import type { Presence } from '../presence/index.js';
 import type { RoomQuota } from '../limits/room-quota.js';
 
@@ -23,6 +24,8 @@ export interface GraphQLContext {
    */
   readonly connection: ConnectionSession | undefined;
   readonly auth: AuthServices;
+  /** The operation's logger: its HTTP request's id or its WebSocket connection's, and its user. */
+  readonly log: Logger;
   /** Largest `data` accepted by publish and broadcast, in bytes of serialized JSON. */
   readonly maxPayloadBytes: number;
   /**

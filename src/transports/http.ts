@@ -16,14 +16,16 @@ import { resumeCursorOf, useCursorExtension } from '../graphql/resume.js';
 import { createRoomcastSchema } from '../graphql/schema.js';
 import { useSourceStreams } from '../graphql/source-stream.js';
 import { useErrorCodes } from '../graphql/error-codes.js';
+import { useErrorLog, type ReportedErrors } from '../graphql/error-log.js';
 import type { RoomDirectory } from '../inspector/directory.js';
 import type { LimitSource, Limits } from '../limits/index.js';
-import type { Logger } from '../log.js';
+import { lazyChild, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Presence } from '../presence/index.js';
 import { useHttpRequestRules } from './http-requests.js';
 import { useBufferedBody } from './node-http.js';
 import { useOrigins, type OriginPolicy } from './origins.js';
+import type { RequestServerContext } from './request-id.js';
 import { useNoIntrospection, useSchemaSdl } from './schema-sdl.js';
 import { useResumableSse } from './sse.js';
 
@@ -81,14 +83,17 @@ mutation Say {
 export function createHttpHandler(options: HttpOptions) {
   const { broker, auth, ready, maxPayloadBytes, maxBodyBytes, log, plugins = [] } = options;
   const schema = createRoomcastSchema();
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Yoga's server-context slot: none here
-  return createYoga<{}, GraphQLContext>({
+  const reported: ReportedErrors = new WeakSet();
+  return createYoga<RequestServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     // Every transport builds its context here: HTTP (both paths), SSE, and each WebSocket operation.
     context: async (initial) => {
       const identity = await identify(auth.authenticator, initial);
+      // The request's logger (request-id.ts) or the WebSocket connection's (ws.ts), naming the user.
+      const operationLog = (initial as { log?: Logger }).log ?? log;
       return {
+        log: identity.user === null ? operationLog : lazyChild(operationLog, { user: identity.user }),
         broker,
         presence: options.presence,
         maxPayloadBytes,
@@ -102,7 +107,7 @@ export function createHttpHandler(options: HttpOptions) {
         inspector: options.inspector,
       };
     },
-    logging: yogaLogger(log),
+    logging: yogaLogger(log, reported),
     maxRequestBodySize: maxBodyBytes,
     landingPage: false,
     healthCheckEndpoint: '/healthz',
@@ -121,6 +126,7 @@ export function createHttpHandler(options: HttpOptions) {
       useHttpRequestRules(),
       useBufferedBody(),
       useErrorCodes(),
+      useErrorLog(reported, log),
       ...useOperationLimits(),
       ...plugins,
       // Last: direct delivery's subscriptions stop at the source stream, after every other onSubscribe.
@@ -140,12 +146,16 @@ async function loadAndRenderGraphiQL(options: GraphiQLOptions): Promise<string> 
   return renderGraphiQL(options);
 }
 
-function yogaLogger(log: Logger): YogaLogger {
+/** Yoga's own lines, on the server's logger; the errors it masks, only when error-log.ts has not written them. */
+function yogaLogger(log: Logger, reported: ReportedErrors): YogaLogger {
   const fields = (args: unknown[]) => (args.length > 0 ? { details: args } : undefined);
   return {
     debug: (msg: unknown, ...args: unknown[]) => log.debug(String(msg), fields(args)),
     info: (msg: unknown, ...args: unknown[]) => log.info(String(msg), fields(args)),
     warn: (msg: unknown, ...args: unknown[]) => log.warn(String(msg), fields(args)),
-    error: (msg: unknown, ...args: unknown[]) => log.error(String(msg), fields(args)),
+    error: (msg: unknown, ...args: unknown[]) => {
+      if (typeof msg === 'object' && msg !== null && reported.has(msg)) return;
+      log.error(String(msg), fields(args));
+    },
   };
 }

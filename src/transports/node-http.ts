@@ -9,6 +9,8 @@
  * - Everything else (GET, GraphiQL, health checks, event streams, chunked bodies) goes through Yoga's
  *   Node adapter unchanged.
  *
+ * Every request is named first (request-id.ts): its id is echoed and is on its log lines.
+ *
  * Checks belong in the context factory or in envelop hooks (onParams onwards), which every path
  * runs: Yoga's onRequest hooks do not run for the first kind (test/integration/guarded-path.test.ts).
  *
@@ -23,6 +25,7 @@ import { processRegularResult, type GraphQLParams, type Plugin } from 'graphql-y
 import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
 import { GRAPHQL_RESPONSE_JSON, isJsonContentType } from './http-requests.js';
+import { requestLog, type RequestServerContext } from './request-id.js';
 
 /** Bodies read by the listener, for the requests it handed to Yoga without one. */
 const bodies = new WeakMap<Request, string>();
@@ -52,14 +55,15 @@ export function nodeRequestListener(
   yoga: HttpHandler,
   { maxBodyBytes, log }: NodeRequestOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  // Plugins may hand Yoga background work; its failures are logged, never left unhandled.
-  const waitUntil = (work: Promise<unknown> | void) =>
-    void Promise.resolve(work).catch((error: unknown) => log.warn('background work of a request failed', { error }));
   return (req, res) => {
+    const requestLogger = requestLog(req, res, log);
     if (!isBufferable(req, maxBodyBytes)) {
-      void yoga(req, res);
+      void yoga(req, res, { log: requestLogger });
       return;
     }
+    // Plugins may hand Yoga background work; its failures are logged, never left unhandled.
+    const waitUntil = (work: Promise<unknown> | void) =>
+      void Promise.resolve(work).catch((error: unknown) => requestLogger.warn('background work of a request failed', { error }));
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('end', () => {
@@ -70,12 +74,12 @@ export function nodeRequestListener(
       }
       const body = Buffer.concat(chunks).toString();
       const direct = directRequest(req, body, yoga.graphqlEndpoint);
-      const serverContext = { req, res, waitUntil };
+      const serverContext = { req, res, waitUntil, log: requestLogger };
       const answered = direct
         ? respondWithResult(yoga, request, serverContext, direct)
         : respondThroughYoga(yoga, request, serverContext, body);
       answered.catch((error: unknown) => {
-        log.error('could not answer an HTTP request', { error });
+        requestLogger.error('could not answer an HTTP request', { error });
         if (res.headersSent) res.destroy();
         else res.writeHead(500).end();
       });
@@ -107,7 +111,7 @@ function isBufferable(req: IncomingMessage, maxBodyBytes: number): boolean {
 }
 
 /** What Yoga's Node adapter gives Yoga's handlers besides the request. */
-interface ServerContext {
+interface ServerContext extends RequestServerContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly waitUntil: (work: Promise<unknown> | void) => void;

@@ -148,6 +148,7 @@ export function attachWebSocket(
           budget: connection?.budget,
           roomQuota: connection?.roomQuota,
           connection: connection?.session,
+          log: connection?.log,
         });
         // envelop types the schema and the results of its parse and validate as any.
         const schema = enveloped.schema as GraphQLSchema;

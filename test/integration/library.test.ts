@@ -15,6 +15,7 @@ import Fastify from 'fastify';
 import { print } from 'graphql';
 import { Redis } from 'ioredis';
 import { SignJWT, type JWTPayload } from 'jose';
+import type { Plugin } from 'graphql-yoga';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -403,6 +404,84 @@ describe('the authorize hook with auth off', () => {
     const refused = await publish(url, 'closed', 1);
     expect([refused.status, refused.body.errors?.[0]?.extensions?.code]).toEqual([401, 'UNAUTHENTICATED']);
     expect((await post(url, print(HistoryDocument), { room: 'closed' })).status).toBe(200);
+  });
+});
+
+describe('request ids and the lines of failed operations', () => {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write: (chunk: Buffer, _encoding, done) => void (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()),
+    }),
+  );
+  /** An embedder's plugin with a bug: its presence store throws a plain error (not a GraphQLError). */
+  const brokenPresence: Plugin = {
+    onContextBuilding: ({ extendContext }) =>
+      extendContext({
+        presence: new Proxy({}, { get: () => () => Promise.reject(new TypeError('presence store exploded')) }),
+      } as never),
+  };
+  const failures = () => lines.filter((line) => line.msg === 'an operation failed unexpectedly');
+  let url: string;
+  beforeAll(async () => {
+    const server = await roomcast({ port: 0, logger, plugins: [brokenPresence] });
+    ({ url } = await server.listen());
+  });
+
+  it("echoes a client's X-Request-Id, or a new UUID; a malformed one is replaced", async () => {
+    const sent = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-42.a:b' },
+      body: '{"query":"{ __typename }"}',
+    });
+    expect(sent.headers.get('x-request-id')).toBe('req-42.a:b');
+    const none = await fetch(`${url}?query=${encodeURIComponent('{ __typename }')}`);
+    expect(none.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const bad = await fetch(new URL('/healthz', url), { headers: { 'x-request-id': 'has spaces "and quotes"' } });
+    expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it.each([
+    ['a POST', (id: string) => post(url, print(PresenceDocument), { room: 'lobby' }, { 'x-request-id': id })],
+    [
+      'a GET',
+      async (id: string) => {
+        const query = encodeURIComponent(print(PresenceDocument));
+        const variables = encodeURIComponent(JSON.stringify({ room: 'lobby' }));
+        const response = await fetch(`${url}?query=${query}&variables=${variables}`, {
+          headers: { accept: 'application/graphql-response+json', 'x-request-id': id },
+        });
+        return { status: response.status, body: (await response.json()) as Answer['body'] };
+      },
+    ],
+  ])('an unexpected error in %s: masked for the client, logged once with the request id', async (_how, send) => {
+    const id = `failing-${lines.length}`;
+    const answer = await send(id);
+    expect(answer.body.errors?.[0]?.message).toBe('Unexpected error.');
+    await waitFor('the error line', () => failures().some((line) => line.request === id));
+    const mine = lines.filter((line) => line.request === id);
+    expect(mine).toEqual([
+      expect.objectContaining({
+        level: 50,
+        request: id,
+        path: 'presence',
+        error: { name: 'TypeError', message: 'presence store exploded' },
+      }),
+    ]);
+    expect(lines.filter((line) => JSON.stringify(line).includes('presence store exploded'))).toHaveLength(failures().length);
+  });
+
+  it('an unexpected error on a WebSocket: logged with the connection id', async () => {
+    const client = wsClient(url.replace(/^http/, 'ws'));
+    leftovers.push(() => client.dispose());
+    const before = failures().length;
+    const answer = await executeWs(client, PresenceDocument, { room: 'lobby' });
+    expect(answer.errors?.[0]?.message).toBe('Unexpected error.');
+    await waitFor('the error line', () => failures().length > before);
+    expect(failures().at(-1)).toMatchObject({ connection: expect.any(String), path: 'presence' });
+    expect(failures().at(-1)).not.toHaveProperty('request');
+    await client.dispose();
   });
 });
 

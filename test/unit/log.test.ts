@@ -4,7 +4,7 @@
  * their name and message; fields that could carry a token censored.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../../src/log.js';
+import { createLogger, lazyChild } from '../../src/log.js';
 
 function capture() {
   const out: string[] = [];
@@ -63,5 +63,20 @@ describe('createLogger', () => {
       connectionParams: { authToken: '[redacted]' },
       headers: { authorization: '[redacted]' },
     });
+  });
+});
+
+describe('lazyChild', () => {
+  it("should make the child on the first line only, with the parent's and its own fields", () => {
+    const streams = capture();
+    const parent = createLogger('info', { replica: 'r1' });
+    const child = vi.spyOn(parent, 'child');
+    const request = lazyChild(parent, { request: 'q1' });
+    expect(child).not.toHaveBeenCalled();
+    request.info('one');
+    lazyChild(request, { user: 'ann' }).warn('two');
+    expect(child).toHaveBeenCalledTimes(1);
+    expect(streams.out()).toEqual([{ level: 'info', time: expect.any(String), replica: 'r1', request: 'q1', msg: 'one' }]);
+    expect(streams.err()).toEqual([{ level: 'warn', time: expect.any(String), replica: 'r1', request: 'q1', user: 'ann', msg: 'two' }]);
   });
 });

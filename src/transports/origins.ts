@@ -34,10 +34,16 @@ export function originPolicy(origins: readonly string[] | undefined): OriginPoli
 
 export function useOrigins(policy: OriginPolicy): Plugin {
   const { origins } = policy;
+  // A page may read the response's request id (request-id.ts), to quote it in a bug report.
   const corsHeaders = (origin: string): Record<string, string> =>
     origins === undefined
-      ? { 'Access-Control-Allow-Origin': '*' }
-      : { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin' };
+      ? { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'X-Request-Id' }
+      : {
+          'Access-Control-Allow-Origin': origin,
+          'Access-Control-Allow-Credentials': 'true',
+          'Access-Control-Expose-Headers': 'X-Request-Id',
+          Vary: 'Origin',
+        };
   return {
     onRequest({ request, fetchAPI, endResponse }) {
       const origin = request.headers.get('origin');

@@ -52,6 +52,7 @@ describe('CORS_ORIGINS unset: any origin, never with credentials', () => {
     for (const response of [await preflight(open, 'https://anyone.example'), await query(open, { origin: 'https://anyone.example' })]) {
       expect(response.headers.get('access-control-allow-origin')).toBe('*');
       expect(response.headers.get('access-control-allow-credentials')).toBeNull();
+      expect(response.headers.get('access-control-expose-headers')).toBe('X-Request-Id');
     }
     expect((await preflight(open, 'https://anyone.example')).headers.get('access-control-allow-headers')).toContain('authorization');
     expect(await upgrade(open, 'https://anyone.example')).toBe(101);
@@ -68,6 +69,7 @@ describe('CORS_ORIGINS set', () => {
     for (const response of [await preflight(closed, APP), await query(closed, { origin: APP })]) {
       expect(response.headers.get('access-control-allow-origin')).toBe(APP);
       expect(response.headers.get('access-control-allow-credentials')).toBe('true');
+      expect(response.headers.get('access-control-expose-headers')).toBe('X-Request-Id');
     }
     expect((await query(closed, { origin: APP })).status).toBe(200);
     const stream = await eventStream(closed, APP);

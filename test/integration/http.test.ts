@@ -185,6 +185,9 @@ describe('HTTP', () => {
     const [whole, chunked] = await Promise.all([post(text, false, headers), post(text, true, headers)]);
     expect([whole.status, chunked.status]).toEqual([status, status]);
     expect(await whole.text()).toBe(await chunked.text());
+    // Each named by its own request id, on both ways (request-id.ts).
+    expect(whole.headers.get('x-request-id')).not.toBe(chunked.headers.get('x-request-id'));
+    expect([whole, chunked].map((response) => response.headers.get('x-request-id'))).toEqual([expect.any(String), expect.any(String)]);
     for (const name of ['content-type', 'accept', 'allow', 'access-control-allow-origin', 'access-control-allow-credentials', 'vary']) {
       expect(whole.headers.get(name), name).toBe(chunked.headers.get(name));
     }

@@ -1,9 +1,10 @@
 /**
- * The catalogue of errors a client can see: GraphQL `extensions.code` values with their HTTP status,
- * and the WebSocket close codes Roomcast uses on top of graphql-ws's own.
+ * The catalogue of errors a client can see: GraphQL `extensions.code` values with their HTTP status
+ * (the WebSocket close codes are in close-codes.ts).
+ *
+ * Free of GraphQL, like everything rooms/ imports: a RoomcastError is a plain Error, which the GraphQL
+ * layer gives the client as a GraphQL error with its code (graphql/errors.ts).
  */
-import { GraphQLError } from 'graphql';
-import { CloseCode } from 'graphql-ws';
 
 export const ErrorCode = {
   /** A room id, event name, cursor or limit that does not meet its documented format. */
@@ -48,22 +49,28 @@ const httpHeaders: Partial<Record<ErrorCode, Record<string, string>>> = {
 };
 
 /**
- * An expected failure: Yoga passes it to the client unmasked, with its code, and answers HTTP
- * requests with its status.
+ * An expected failure, with its message for the client and its GraphQL `extensions` (`code`, and
+ * what else the client needs, such as `retryAfterMs`). A GraphQL error made from one (graphql-js does
+ * it for a resolver's, graphql/errors.ts for the rest) carries these same extensions, and Yoga passes
+ * it to the client unmasked and answers HTTP requests with its status.
  *
  * The status is in `extensions.http`, where Yoga reads it (and leaves it out of the body). It is not
  * enumerable, so that no other serialization carries it: WebSocket frames, written by graphql-ws or
  * by ws-delivery.ts, have no HTTP status to give.
  */
-export class RoomcastError extends GraphQLError {
+export class RoomcastError extends Error {
+  override readonly name = 'RoomcastError';
   readonly code: ErrorCode;
-  // No originalError: Yoga masks any error that wraps a non-GraphQL one, and the cause of an
-  // expected failure is for the logs, not for the client.
+  readonly extensions: Readonly<Record<string, unknown>>;
+  // No cause: the cause of an expected failure is for the logs, not for the client.
   /** `extra`: more extensions for the client (`retryAfterMs`), more HTTP headers (`Retry-After`). */
   constructor(code: ErrorCode, message: string, extra: { extensions?: Record<string, unknown>; headers?: Record<string, string> } = {}) {
-    super(message, { extensions: { code, ...extra.extensions } });
+    super(message);
     const headers = extra.headers ? { ...httpHeaders[code], ...extra.headers } : httpHeaders[code];
-    Object.defineProperty(this.extensions, 'http', { value: { status: httpStatus[code], headers }, enumerable: false });
+    this.extensions = Object.defineProperty({ code, ...extra.extensions }, 'http', {
+      value: { status: httpStatus[code], headers },
+      enumerable: false,
+    });
     this.code = code;
   }
 }
@@ -73,19 +80,3 @@ export const badUserInput = (message: string): RoomcastError => new RoomcastErro
 export function isRoomcastError(error: unknown): error is RoomcastError {
   return error instanceof RoomcastError;
 }
-
-/** WebSocket close codes: graphql-ws's protocol codes, plus Roomcast's own in 4000-4999. */
-export { CloseCode };
-
-export const RoomcastCloseCode = {
-  /** The server is restarting or shutting down: reconnect (to another replica) and resume. */
-  ServiceRestart: 1012,
-  /** The replica holds MAX_CONNECTIONS connections: retry later, or elsewhere. */
-  TryAgainLater: 1013,
-  /** The client read too slowly and its undelivered messages exceeded MAX_BUFFERED_BYTES: resume later. */
-  SlowConsumer: 4008,
-  /** The connection's token is invalid, expired or revoked (the reason says which): reconnect with a fresh one. */
-  Forbidden: 4403,
-  /** connection_init carried an invalid `connectionParams.clientId` (the reason says why): fix it, do not retry as is. */
-  BadRequest: 4400,
-} as const;

@@ -1,15 +1,13 @@
 /**
- * Logs the errors Yoga is about to mask (anything thrown that was not a GraphQLError on purpose: a bug,
- * a failing dependency) on the operation's own logger, so the line carries its request id or its
- * WebSocket connection id, and its user. Yoga logs them too, on its server-wide logger: `reported`
- * lets that logger skip what was already written here (http.ts).
+ * Logs the errors Yoga is about to mask (anything thrown that is neither a RoomcastError nor a GraphQL
+ * error of graphql-js or Yoga: a bug, a failing dependency) on the operation's own logger, so the line
+ * carries its request id or its WebSocket connection id, and its user. Yoga logs them too, on its
+ * server-wide logger: `reported` lets that logger skip what was already written here (http.ts).
  */
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import type { Logger } from '../log.js';
-
-/** Errors written here, for Yoga's logger to skip. */
-export type ReportedErrors = WeakSet<object>;
+import { isExpected, originOf, type ReportedErrors } from './errors.js';
 
 /** The part of a context (or of the initial context) that says where its lines go. */
 interface Logged {
@@ -19,10 +17,11 @@ interface Logged {
 export function useErrorLog(reported: ReportedErrors, fallback: Logger): Plugin {
   const report = (errors: readonly unknown[], context: Logged | undefined, operation?: string | null) => {
     for (const error of errors) {
-      if (!isUnexpected(error) || reported.has(error as object)) continue;
-      reported.add(error as object);
+      const object = typeof error === 'object' && error !== null;
+      if (isExpected(error) || (object && reported.has(error))) continue;
+      if (object) reported.add(error);
       (context?.log ?? fallback).error('an operation failed unexpectedly', {
-        error: causeOf(error),
+        error: originOf(error),
         operation: operation ?? undefined,
         path: error instanceof GraphQLError ? error.path?.join('.') : undefined,
       });
@@ -38,20 +37,4 @@ export function useErrorLog(reported: ReportedErrors, fallback: Logger): Plugin 
     onExecute: () => ({ onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, onResult) }),
     onSubscribe: () => ({ onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, onResult) }),
   };
-}
-
-/** What Yoga masks: not a GraphQLError, or one that wraps something that is not (graphql-js's located errors). */
-function isUnexpected(error: unknown): boolean {
-  let current = error;
-  while (current instanceof GraphQLError) {
-    if (current.originalError == null) return false;
-    current = current.originalError;
-  }
-  return true;
-}
-
-function causeOf(error: unknown): unknown {
-  let current = error;
-  while (current instanceof GraphQLError && current.originalError) current = current.originalError;
-  return current;
 }

@@ -6,7 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 import type { WebSocket } from 'ws';
-import { ErrorCode, RoomcastCloseCode, type RoomcastError } from '../errors.js';
+import { RoomcastCloseCode } from '../close-codes.js';
+import { ErrorCode, type RoomcastError } from '../errors.js';
 import type { Logger, LogFields } from '../log.js';
 import type { ClientIpOf } from './client-ip.js';
 import { rateLimited } from './errors.js';

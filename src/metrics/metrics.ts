@@ -20,7 +20,8 @@ import { AuthError } from '../auth/authenticator.js';
 import type { AuthServices } from '../auth/services.js';
 import type { BrokerMetrics } from '../broker/metrics.js';
 import { DeliveryTally } from './tally.js';
-import { CloseCode, ErrorCode, RoomcastCloseCode, RoomcastError } from '../errors.js';
+import { CloseCode, RoomcastCloseCode } from '../close-codes.js';
+import { ErrorCode, RoomcastError } from '../errors.js';
 
 /** What the gauges read at each scrape. */
 export interface GaugeSources {

@@ -16,7 +16,8 @@ import { resumeCursorOf, useCursorExtension } from '../graphql/resume.js';
 import { createRoomcastSchema } from '../graphql/schema.js';
 import { useSourceStreams } from '../graphql/source-stream.js';
 import { useErrorCodes } from '../graphql/error-codes.js';
-import { useErrorLog, type ReportedErrors } from '../graphql/error-log.js';
+import { useErrorLog } from '../graphql/error-log.js';
+import { maskError, type ReportedErrors } from '../graphql/errors.js';
 import type { RoomDirectory } from '../inspector/directory.js';
 import type { LimitSource, Limits } from '../limits/index.js';
 import { lazyChild, type Logger } from '../log.js';
@@ -108,6 +109,7 @@ export function createHttpHandler(options: HttpOptions) {
       };
     },
     logging: yogaLogger(log, reported),
+    maskedErrors: { maskError: maskError(reported) },
     maxRequestBodySize: maxBodyBytes,
     landingPage: false,
     healthCheckEndpoint: '/healthz',
@@ -146,7 +148,7 @@ async function loadAndRenderGraphiQL(options: GraphiQLOptions): Promise<string> 
   return renderGraphiQL(options);
 }
 
-/** Yoga's own lines, on the server's logger; the errors it masks, only when error-log.ts has not written them. */
+/** Yoga's own lines, on the server's logger; the errors it masks, only those not already accounted for (graphql/errors.ts). */
 function yogaLogger(log: Logger, reported: ReportedErrors): YogaLogger {
   const fields = (args: unknown[]) => (args.length > 0 ? { details: args } : undefined);
   return {

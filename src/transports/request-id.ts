@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { lazyChild, type Logger } from '../log.js';
 
-export const REQUEST_ID_HEADER = 'x-request-id';
+const REQUEST_ID_HEADER = 'x-request-id';
 
 /** What is kept of a sent id: 1-128 characters that need no quoting in a log or a header. */
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;

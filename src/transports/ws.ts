@@ -24,7 +24,9 @@ import type { AuthServices } from '../auth/services.js';
 import { ConnectionSession } from '../auth/sessions.js';
 import { connectionClientId, connectionToken } from '../auth/requests.js';
 import { createByteBudget, type DeliveryBudget } from '../broker/budget.js';
-import { ErrorCode, RoomcastCloseCode, RoomcastError } from '../errors.js';
+import { RoomcastCloseCode } from '../close-codes.js';
+import { ErrorCode, RoomcastError } from '../errors.js';
+import { asGraphQLError } from '../graphql/errors.js';
 import { withDeadline } from '../deadline.js';
 import { codeVariableErrors } from '../graphql/error-codes.js';
 import type { WebSocketLimits } from '../limits/index.js';
@@ -130,14 +132,16 @@ export function attachWebSocket(
         // graphql-ws has already reserved this operation's id in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
           return [
-            new RoomcastError(
-              ErrorCode.TOO_MANY_SUBSCRIPTIONS,
-              `a connection may run at most ${options.maxSubscriptionsPerConnection} operations at once (MAX_SUBSCRIPTIONS_PER_CONNECTION)`,
+            asGraphQLError(
+              new RoomcastError(
+                ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+                `a connection may run at most ${options.maxSubscriptionsPerConnection} operations at once (MAX_SUBSCRIPTIONS_PER_CONNECTION)`,
+              ),
             ),
           ];
         }
         const limited = options.limits.refuseOperation(ctx.extra.socket);
-        if (limited) return [limited];
+        if (limited) return [asGraphQLError(limited)];
         const connection = connections.get(ctx.extra.socket);
         const { execute, subscribe, contextFactory, parse, validate, ...enveloped } = yoga.getEnveloped({
           ...ctx,

@@ -472,6 +472,22 @@ describe('request ids and the lines of failed operations', () => {
     expect(lines.filter((line) => JSON.stringify(line).includes('presence store exploded'))).toHaveLength(failures().length);
   });
 
+  it("expected errors (a resolver's, the context's) keep their code and status, and are not logged as failures", async () => {
+    const badRoom = await publish(url, 'not a room id', 1, { 'x-request-id': 'expected-1' });
+    expect([badRoom.status, badRoom.body.errors?.[0]?.extensions]).toEqual([400, { code: 'BAD_USER_INPUT' }]);
+    const badClient = await publish(url, 'lobby', 1, { 'x-request-id': 'expected-2', 'x-roomcast-client-id': 'no spaces allowed' });
+    expect([badClient.status, badClient.body.errors?.[0]?.extensions]).toEqual([400, { code: 'BAD_USER_INPUT' }]);
+    expect((await publish(url, 'lobby', 1, { 'x-request-id': 'expected-3' })).status).toBe(200); // and a line after them all
+    const failed = await post(url, print(PresenceDocument), { room: 'lobby' }, { 'x-request-id': 'expected-4' });
+    expect(failed.body.errors?.[0]?.message).toBe('Unexpected error.');
+    await waitFor('the line after them', () => lines.some((line) => line.request === 'expected-4'));
+    expect(
+      lines.filter((line) => (line.level as number) >= 40 && String(line.request).startsWith('expected-')).map((line) => line.request),
+    ).toEqual(['expected-4']);
+    // Yoga's own logger wrote none of them either.
+    expect(lines.filter((line) => (line.level as number) >= 50 && line.request === undefined && line.connection === undefined)).toEqual([]);
+  });
+
   it('an unexpected error on a WebSocket: logged with the connection id', async () => {
     const client = wsClient(url.replace(/^http/, 'ws'));
     leftovers.push(() => client.dispose());

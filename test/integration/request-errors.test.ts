@@ -4,10 +4,11 @@
  * over the WebSocket with the graphql-ws client, where errors carry no HTTP detail.
  */
 import { request } from 'node:http';
-import { print } from 'graphql';
+import { GraphQLError, print } from 'graphql';
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, RoomcastError } from '../../src/errors.js';
+import { asGraphQLError } from '../../src/graphql/errors.js';
 import { PublishDocument, RoomMessagesDocument } from '../generated/graphql.js';
 import { postGraphQL, subscribeWs, untilLive, wsClient } from '../helpers/clients.js';
 import { startTestServer, type TestServer } from '../helpers/in-process.js';
@@ -250,9 +251,12 @@ describe.each(['on', 'off'])('errors over the WebSocket carry no extensions.http
 });
 
 describe('RoomcastError', () => {
-  it('should hold its HTTP status for Yoga without serializing it', () => {
+  it('should hold its HTTP status for Yoga without serializing it, as the GraphQL error made of it', () => {
     const error = new RoomcastError(ErrorCode.PAYLOAD_TOO_LARGE, 'too large');
+    expect(error).not.toBeInstanceOf(GraphQLError);
     expect((error.extensions.http as { status: number }).status).toBe(413);
-    expect(JSON.parse(JSON.stringify(error))).toEqual({ message: 'too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } });
+    const graphql = asGraphQLError(error);
+    expect((graphql.extensions.http as { status: number }).status).toBe(413);
+    expect(JSON.parse(JSON.stringify(graphql))).toEqual({ message: 'too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } });
   });
 });

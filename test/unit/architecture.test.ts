@@ -18,6 +18,7 @@ const src = join(root, 'src');
 /** Rank of each part of src/ (its first path segment); an import may only go to a lower or equal rank. */
 const RANKS: Record<string, number> = {
   'errors.ts': 0,
+  'close-codes.ts': 0,
   'deadline.ts': 0,
   'log.ts': 0,
   rooms: 1,
@@ -96,6 +97,18 @@ describe('the layering of src/', () => {
       .filter(({ file, specifier }) => partOf(file) === 'rooms' && !specifier.startsWith('.') && !ALLOWED_PACKAGES.rooms!.test(specifier))
       .map(({ file, specifier }) => `${relative(root, file)} imports ${specifier}`);
     expect(foreign).toEqual([]);
+  });
+
+  it('keeps rooms/, and every file of src/ it imports, free of graphql and graphql-ws', () => {
+    const reached = new Set(sourceFiles(join(src, 'rooms')));
+    for (const file of reached) {
+      for (const { specifier } of importsOf(file)) {
+        if (specifier.startsWith('.')) reached.add(resolve(dirname(file), specifier).replace(/\.js$/, '.ts'));
+      }
+    }
+    expect(reached.has(join(src, 'errors.ts'))).toBe(true);
+    const graphql = [...reached].flatMap(importsOf).filter(({ specifier }) => /^graphql(-ws)?(\/|$)/.test(specifier));
+    expect(graphql.map(({ file, specifier }) => `${relative(root, file)} imports ${specifier}`)).toEqual([]);
   });
 
   it('has the checker itself see imports (a file known to import the broker)', () => {

@@ -4,16 +4,33 @@
  */
 import { hostname } from 'node:os';
 import { parseAuthConfig, type AuthConfig } from './auth/keys.js';
+import { parseRedisTarget, type RedisSettingNames, type RedisTarget } from './broker/redis-connection.js';
 import type { LogLevel } from './log.js';
 import { parseRate, parseTrustProxy, type Rate, type TrustProxy } from './limits/settings.js';
+
+const REDIS_ENV: RedisSettingNames = {
+  url: 'REDIS_URL',
+  sentinels: 'REDIS_SENTINELS',
+  sentinelMaster: 'REDIS_SENTINEL_MASTER',
+  username: 'REDIS_USERNAME',
+  password: 'REDIS_PASSWORD',
+};
 
 export interface Config {
   /** TCP port of the HTTP and WebSocket server. `PORT`, default 4000 (0 picks a free port). */
   readonly port: number;
   /** Interface to listen on. `HOST`, default all interfaces. */
   readonly host: string | undefined;
-  /** Redis for more than one replica; unset means the embedded in-memory broker. `REDIS_URL`. */
-  readonly redisUrl: string | undefined;
+  /**
+   * Redis for more than one replica; unset means the embedded in-memory broker. `REDIS_URL`, or
+   * `REDIS_SENTINELS` with `REDIS_SENTINEL_MASTER`; `REDIS_USERNAME`, `REDIS_PASSWORD` (broker/redis-connection.ts).
+   */
+  readonly redis: RedisTarget | undefined;
+  /**
+   * A publish succeeds only once this many replicas of the Redis master hold it (WAIT), so that a
+   * failover cannot lose it. `REDIS_WAIT_REPLICAS`, default 0 (as soon as the master stored it).
+   */
+  readonly redisWaitReplicas: number;
   /** Prefix of every Redis key and channel. `REDIS_KEY_PREFIX`, default `roomcast:`. */
   readonly redisKeyPrefix: string;
   /** Messages held per room, at least. `HISTORY_SIZE`, default 1000. */
@@ -146,7 +163,18 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     port,
     host: nonEmpty(env.HOST),
-    redisUrl: parseRedisUrl(nonEmpty(env.REDIS_URL), problems),
+    redis: parseRedisTarget(
+      {
+        url: nonEmpty(env.REDIS_URL),
+        sentinels: nonEmpty(env.REDIS_SENTINELS),
+        sentinelMaster: nonEmpty(env.REDIS_SENTINEL_MASTER),
+        username: nonEmpty(env.REDIS_USERNAME),
+        password: nonEmpty(env.REDIS_PASSWORD),
+      },
+      REDIS_ENV,
+      problems,
+    ),
+    redisWaitReplicas: int('REDIS_WAIT_REPLICAS', 0, 0, 64),
     redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'roomcast:',
     historySize: int('HISTORY_SIZE', 1000, 1, 10_000_000),
     historyTtlSeconds: int('HISTORY_TTL_SECONDS', 86_400, 1),
@@ -197,21 +225,6 @@ export function loadConfig(env: Env = process.env): Config {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
-function parseRedisUrl(raw: string | undefined, problems: string[]): string | undefined {
-  if (raw === undefined) return undefined;
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    problems.push(`REDIS_URL must look like redis://host:port or rediss://host:port (got ${JSON.stringify(raw)})`);
-    return undefined;
-  }
-  return raw;
 }
 
 function parseOrigins(raw: string | undefined, problems: string[]): readonly string[] | undefined {

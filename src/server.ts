@@ -19,6 +19,7 @@ import { nodeRequestListener } from './transports/node-http.js';
 import { originPolicy as createOriginPolicy } from './transports/origins.js';
 import { attachWebSocket } from './transports/ws.js';
 import type { AuthorizeHook } from './auth/policy.js';
+import { describeRedisTarget } from './broker/redis-connection.js';
 
 /** Largest HTTP request head (request line and headers). */
 const MAX_HEADER_BYTES = 64 * 1024;
@@ -162,7 +163,7 @@ export async function composeServer(config: Config, log: Logger, { plugins, auth
     });
     const { port } = httpServer.address() as AddressInfo;
     const url = `http://${displayHost(config.host)}:${port}${GRAPHQL_PATH}`;
-    log.info('roomcast listening', { url, broker: broker.kind });
+    log.info('roomcast listening', { url, broker: broker.kind, ...(config.redis && { redis: describeRedisTarget(config.redis) }) });
     return { url, port, httpServer, close };
   };
   return { httpServer, listen, close };

@@ -4,9 +4,9 @@
  * AUTH_MAX_TOKEN_LIFETIME_SECONDS, the longest a token may live. In Redis (a key per user, and a
  * channel that tells every replica) or, with the embedded broker, in this process.
  */
-import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { RevocationCheck } from './authenticator.js';
+import { redisConnection, type RedisTarget } from '../broker/redis-connection.js';
 
 export interface Revocations extends RevocationCheck {
   /** Revokes the user's tokens issued up to now; resolves to that instant, in seconds since the epoch. */
@@ -42,24 +42,24 @@ export function memoryRevocations(lifetimeSeconds: number): Revocations {
 const CACHE_MS = 1_000;
 
 export interface RedisRevocationOptions {
-  readonly url: string;
+  readonly redis: RedisTarget;
   readonly keyPrefix: string;
   readonly lifetimeSeconds: number;
   readonly timeoutMs: number;
   readonly log: Logger;
 }
 
-export function redisRevocations({ url, keyPrefix, lifetimeSeconds, timeoutMs, log }: RedisRevocationOptions): Revocations {
+export function redisRevocations({ redis, keyPrefix, lifetimeSeconds, timeoutMs, log }: RedisRevocationOptions): Revocations {
   const key = (user: string) => `${keyPrefix}revoked:${user}`;
   const channel = `${keyPrefix}revocations`;
-  const client = new Redis(url, {
+  const client = redisConnection(redis, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: timeoutMs,
     connectionName: 'roomcast:revocations',
   });
   // enableReadyCheck: false avoids ioredis 5's race between its INFO ready check and SUBSCRIBE (#2037).
-  const subscriber = new Redis(url, { enableReadyCheck: false, connectionName: 'roomcast:revocations-subscriber' });
+  const subscriber = redisConnection(redis, { enableReadyCheck: false, connectionName: 'roomcast:revocations-subscriber' });
   for (const connection of [client, subscriber]) connection.on('error', (error) => log.debug('revocations: redis error', { error }));
   const cache = new Map<string, { at: number | undefined; readAt: number }>();
   const listeners: ((user: string, at: number) => void)[] = [];

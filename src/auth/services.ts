@@ -26,8 +26,8 @@ export function startAuth(config: Config, log: Logger, authorize?: AuthorizeHook
     return { authenticator: createAuthenticator(undefined, undefined, decide), sessions, revocations: undefined, close: async () => {} };
   }
   const lifetimeSeconds = config.auth.maxTokenLifetimeSeconds;
-  const revocations = config.redisUrl
-    ? redisRevocations({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, lifetimeSeconds, timeoutMs: config.brokerTimeoutMs, log })
+  const revocations = config.redis
+    ? redisRevocations({ redis: config.redis, keyPrefix: config.redisKeyPrefix, lifetimeSeconds, timeoutMs: config.brokerTimeoutMs, log })
     : memoryRevocations(lifetimeSeconds);
   revocations.onRevoke((user, at) => {
     // The user's sub is an identifier, not a secret: the line is the audit trail of a revocation.

@@ -47,6 +47,12 @@ export interface Backend {
     exclude?: string | null,
   ): Promise<Message>;
   read(room: string, query: ReadQuery): Promise<RoomSnapshot>;
+  /**
+   * Ends the room's history if its epoch is still `epoch`: the next publish starts a new epoch, as
+   * after an expiry. For a head that went back behind messages already delivered (broker.ts):
+   * resolves true when it ended it, false when the room had moved to another epoch already.
+   */
+  renewEpoch(room: string, epoch: string): Promise<boolean>;
   /** Starts delivering the room's messages to `onMessage`; resolves once no later publish can be missed. */
   listen(room: string): Promise<void>;
   /** Stops delivering the room's messages. */

@@ -98,8 +98,46 @@ export interface BrokerOptions {
 }
 
 export function createBroker(backend: Backend, log: Logger, options: BrokerOptions = {}): Broker {
-  const fanout = new Fanout(backend, log);
   const { metrics } = options;
+  const subscriptions = new Set<RoomSubscription>();
+  /** Epochs being ended, by `${epoch}:${room}`: one renewal however many notice it. */
+  const renewals = new Map<string, Promise<void>>();
+  /**
+   * A room's head went back behind what this replica delivered or read: Redis lost acknowledged
+   * messages, and the next seqs would name other messages than the ones clients hold. The epoch is
+   * ended (Backend.renewEpoch), so every subscriber and cursor of it gets HistoryGap(missed: null);
+   * the room's subscriptions here catch up at once.
+   */
+  const renew = (room: string, epoch: string, seen: number, head: number): Promise<void> => {
+    const key = `${epoch}:${room}`;
+    let renewal = renewals.get(key);
+    if (!renewal) {
+      log.warn(
+        "a room's history went back: Redis lost acknowledged messages (a failover, or a restart from an older snapshot); starting a new epoch",
+        {
+          room,
+          epoch,
+          seenSeq: seen,
+          headSeq: head,
+        },
+      );
+      metrics?.historyRollback();
+      renewal = backend
+        .renewEpoch(room, epoch)
+        .then(() => {
+          for (const subscription of subscriptions) if (subscription.roomPosition.room === room) subscription.recheck();
+        })
+        .finally(() => renewals.delete(key));
+      renewals.set(key, renewal);
+    }
+    return renewal;
+  };
+  const fanout = new Fanout(backend, log, (room, epoch, seen, head) => {
+    // Noticed on a live message: the subscriptions' retries take over if Redis cannot be reached now.
+    renew(room, epoch, seen, head).catch((error: unknown) =>
+      log.warn('could not start a new epoch; retrying on the next read', { room, error }),
+    );
+  });
   backend.onMessage = (message) => {
     fanout.deliver(message);
     // Once per message per replica, after the direct deliveries wrote it; not for rooms not listened to here.
@@ -110,14 +148,22 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
   // within the sweep, so every shared read starts after delivery resumed.
   let sweep: Map<string, Promise<RoomSnapshot>> | undefined;
   const readHistory = (room: string, afterSeq: number, limit: number): Promise<RoomSnapshot> => {
-    if (!sweep) return backend.read(room, { afterSeq, limit });
+    if (!sweep) return readWatched(room, afterSeq, limit);
     const key = `${afterSeq}:${limit}:${room}`;
     let reading = sweep.get(key);
     if (!reading) {
-      reading = backend.read(room, { afterSeq, limit });
+      reading = readWatched(room, afterSeq, limit);
       sweep.set(key, reading);
     }
     return reading;
+  };
+  /** A history read that notices a head gone back (fanout.ts), and then reads again in the new epoch. */
+  const readWatched = async (room: string, afterSeq: number, limit: number): Promise<RoomSnapshot> => {
+    const before = fanout.knownHead(room);
+    const snapshot = await backend.read(room, { afterSeq, limit });
+    if (!fanout.observeRead(room, before, snapshot)) return snapshot;
+    await renew(room, snapshot.epoch!, before!.seq, snapshot.seq);
+    return backend.read(room, { afterSeq, limit });
   };
   backend.onResume = () => {
     sweep = new Map();
@@ -130,7 +176,6 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
   };
   const pageSize = options.catchUpPageSize ?? 500;
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
-  const subscriptions = new Set<RoomSubscription>();
   const throttles = new ThrottleGroups();
   const inFlight = new Set<Promise<Message>>();
   let closed = false;

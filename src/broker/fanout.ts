@@ -3,20 +3,41 @@
  * room makes the backend listen (one upstream subscription per room per replica, however many local
  * subscribers); the last one to leave releases it. Concurrent first subscribers share the pending
  * listen, and a failed listen is rolled back so the next subscriber retries.
+ *
+ * It also watches each listened room's head for going back, which only a Redis that lost
+ * acknowledged messages does (a failover, a restart from an older snapshot): a live message at or
+ * below the last live one of its epoch, or a read answering a head below one seen before the read
+ * was sent. `onBehind` is told (broker.ts ends the epoch).
  */
 import type { Logger } from '../log.js';
 import type { Message } from '../rooms/message.js';
-import type { Backend } from './backend.js';
+import type { Backend, RoomSnapshot } from './backend.js';
 
 export interface FanoutMember {
   deliver(message: Message): void;
+}
+
+/** A room's position as this replica saw it. */
+export interface SeenHead {
+  epoch: string | null;
+  seq: number;
 }
 
 interface RoomGroup {
   readonly members: Set<FanoutMember>;
   readonly listening: Promise<void>;
   live: boolean;
+  /** The last live message. Pub/sub keeps a room's order, so only a rollback repeats or lowers it. */
+  readonly lastLive: SeenHead;
+  /**
+   * The highest head seen, live or read. Not for comparing live messages with: a read's reply can
+   * overtake a message already published (two connections), never a rollback.
+   */
+  readonly known: SeenHead;
 }
+
+/** The room's head went back: `seen` was delivered or read here, and now Redis is at `head`. */
+export type OnBehind = (room: string, epoch: string, seen: number, head: number) => void;
 
 export class Fanout {
   private readonly rooms = new Map<string, RoomGroup>();
@@ -24,6 +45,7 @@ export class Fanout {
   constructor(
     private readonly backend: Pick<Backend, 'listen' | 'unlisten'>,
     private readonly log: Logger,
+    private readonly onBehind: OnBehind = () => {},
   ) {}
 
   /** True when the room is already listened to, so a new member misses nothing from now on. */
@@ -56,7 +78,33 @@ export class Fanout {
   deliver(message: Message): void {
     const group = this.rooms.get(message.room);
     if (!group) return;
+    const { lastLive } = group;
+    if (message.epoch === lastLive.epoch && message.seq <= lastLive.seq)
+      this.onBehind(message.room, message.epoch, lastLive.seq, message.seq);
+    lastLive.epoch = message.epoch;
+    lastLive.seq = message.seq;
+    raise(group.known, message.epoch, message.seq);
     for (const member of group.members) member.deliver(message);
+  }
+
+  /** The highest head seen of a listened room, taken before a read is sent (`observeRead`). */
+  knownHead(room: string): SeenHead | undefined {
+    const known = this.rooms.get(room)?.known;
+    return known && { ...known };
+  }
+
+  /**
+   * Takes in a read's head; true when it is behind `before`, what was seen before the read was sent
+   * (Redis answers a read sent after a message was stored with that message or later, unless it lost it).
+   */
+  observeRead(room: string, before: SeenHead | undefined, snapshot: RoomSnapshot): boolean {
+    if (before && snapshot.epoch !== null && snapshot.epoch === before.epoch && snapshot.seq < before.seq) {
+      this.onBehind(room, snapshot.epoch, before.seq, snapshot.seq);
+      return true;
+    }
+    const group = this.rooms.get(room);
+    if (group && snapshot.epoch !== null) raise(group.known, snapshot.epoch, snapshot.seq);
+    return false;
   }
 
   get roomCount(): number {
@@ -69,7 +117,13 @@ export class Fanout {
   }
 
   private open(room: string): RoomGroup {
-    const group: RoomGroup = { members: new Set(), listening: this.backend.listen(room), live: false };
+    const group: RoomGroup = {
+      members: new Set(),
+      listening: this.backend.listen(room),
+      live: false,
+      lastLive: { epoch: null, seq: 0 },
+      known: { epoch: null, seq: 0 },
+    };
     this.rooms.set(room, group);
     group.listening.then(
       () => {
@@ -81,4 +135,12 @@ export class Fanout {
     );
     return group;
   }
+}
+
+/** Moves `seen` up to (epoch, seq): a new epoch replaces it, the same one only goes forward. */
+function raise(seen: SeenHead, epoch: string, seq: number): void {
+  if (seen.epoch !== epoch) {
+    seen.epoch = epoch;
+    seen.seq = seq;
+  } else if (seq > seen.seq) seen.seq = seq;
 }

@@ -116,6 +116,13 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
       return snapshot(live(room), query);
     },
 
+    // One process never loses what it acknowledged; kept for the contract.
+    async renewEpoch(room, epoch) {
+      if (live(room)?.epoch !== epoch) return false;
+      rooms.delete(room);
+      return true;
+    },
+
     async listen(room) {
       listening.set(room, (listening.get(room) ?? 0) + 1);
     },

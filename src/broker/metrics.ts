@@ -7,6 +7,8 @@ export interface BrokerMetrics {
   delivering(publishedAt: number): void;
   /** A HistoryGap was queued for a subscriber. */
   historyGap(): void;
+  /** A room's head went back (Redis lost acknowledged messages) and its epoch was ended. */
+  historyRollback(): void;
   /** Times a Redis command (`publish`: the publish script; `read`: the history read script). */
   redisCommand<T>(command: 'publish' | 'read', work: Promise<T>): Promise<T>;
   /** An ioredis connection of the server started reconnecting. */

@@ -7,8 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { withDeadline } from '../deadline.js';
+import { ErrorCode, RoomcastError } from '../errors.js';
 import { decodeMessage, encodeExclude, encodeSender, type Message } from '../rooms/message.js';
 import { newEpoch } from './epoch.js';
+import { FAIL_FAST, redisConnection, type RedisTarget } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /** Version of the documented layout and script contract; publish.lua's VERSION says the same. */
@@ -23,6 +25,12 @@ export interface PublishSettings {
   readonly historySize: number;
   readonly historyTtlSeconds: number;
   readonly idempotencyTtlSeconds: number;
+  /**
+   * REDIS_WAIT_REPLICAS: a publish succeeds only once this many replicas of the Redis master hold it
+   * (WAIT), within `waitTimeoutMs`; 0 answers as soon as the master stored it.
+   */
+  readonly waitReplicas: number;
+  readonly waitTimeoutMs: number;
 }
 
 /** One publish, already validated: `dataJson` is JSON text, `sender` any text, `exclude` a party key. */
@@ -46,16 +54,15 @@ export interface PublishingRedis extends Redis {
  * Redis now or fails, and is never sent later behind the caller's back; `timeoutMs` bounds each
  * command. The one place the server and the publisher turn Redis settings into a connection.
  */
-export function publishingConnection(url: string, timeoutMs: number, connectionName: string): PublishingRedis {
-  const client = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: timeoutMs,
-    connectionName,
-  }) as PublishingRedis;
+export function publishingConnection(target: RedisTarget, timeoutMs: number, connectionName: string): PublishingRedis {
+  const client = redisConnection(target, { ...FAIL_FAST, commandTimeout: timeoutMs, connectionName }) as PublishingRedis;
   client.defineCommand('roomcastPublish', { lua: readFileSync(PUBLISH_SCRIPT_URL, 'utf8') });
   return client;
+}
+
+/** WAIT's own timeout: half the publish's, so that the script and WAIT together answer within it. */
+export function waitSettings(waitReplicas: number, timeoutMs: number): Pick<PublishSettings, 'waitReplicas' | 'waitTimeoutMs'> {
+  return { waitReplicas, waitTimeoutMs: Math.max(1, Math.floor(timeoutMs / 2)) };
 }
 
 /** Runs the publish script: the stored message, or the one first stored under the idempotency key. */
@@ -80,7 +87,23 @@ export async function runPublish(client: PublishingRedis, settings: PublishSetti
     // A party key: encoded here too, never spliced raw.
     encodeExclude(request.exclude ?? null),
   );
+  if (settings.waitReplicas > 0) await confirmReplicated(client, settings);
   return decodeMessage(json);
+}
+
+/**
+ * WAIT after the script: the replicas hold every write this connection made so far, this publish's
+ * included (or, for a repeated idempotency key, the first publish's), or the publish fails. It was
+ * stored and sent all the same: the error says to retry with the idempotency key, which answers with
+ * the stored message and waits again.
+ */
+async function confirmReplicated(client: PublishingRedis, settings: PublishSettings): Promise<void> {
+  const held = Number(await client.call('WAIT', settings.waitReplicas, settings.waitTimeoutMs));
+  if (held >= settings.waitReplicas) return;
+  throw new RoomcastError(
+    ErrorCode.UNAVAILABLE,
+    `the message was stored, but ${held} of the ${settings.waitReplicas} Redis replicas asked for (REDIS_WAIT_REPLICAS) confirmed it within ${settings.waitTimeoutMs} ms, so a failover could lose it: retry with its idempotencyKey`,
+  );
 }
 
 /**

@@ -15,16 +15,19 @@ import type { BrokerMetrics } from './metrics.js';
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '../rooms/idempotency.js';
 import { decodeMessage, type Message } from '../rooms/message.js';
 import type { Backend, RoomSnapshot } from './backend.js';
+import { redisConnection, type RedisTarget } from './redis-connection.js';
 import { redisKeys } from './redis-keys.js';
-import { publishingConnection, quit, runPublish, type PublishingRedis, type PublishSettings } from './redis-publish.js';
+import { publishingConnection, quit, runPublish, waitSettings, type PublishingRedis, type PublishSettings } from './redis-publish.js';
 
 export interface RedisBackendOptions {
-  readonly url: string;
+  readonly redis: RedisTarget;
   readonly keyPrefix: string;
   readonly historySize: number;
   readonly historyTtlSeconds: number;
   /** How long a message is held under its idempotency key, from its publish. @default 600 */
   readonly idempotencyTtlSeconds?: number;
+  /** REDIS_WAIT_REPLICAS (redis-publish.ts). @default 0 */
+  readonly waitReplicas?: number;
   /** A command or subscription Redis has not answered by then fails. */
   readonly timeoutMs: number;
   readonly log: Logger;
@@ -36,6 +39,7 @@ type ReadReply = [string | null, number, string[]];
 
 interface RoomcastRedis extends PublishingRedis {
   roomcastRead(meta: string, log: string, ...args: (string | number)[]): Promise<ReadReply>;
+  roomcastRenew(meta: string, log: string, epoch: string): Promise<number>;
 }
 
 const script = (name: string): string => readFileSync(new URL(`./scripts/${name}`, import.meta.url), 'utf8');
@@ -49,12 +53,14 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     historySize: options.historySize,
     historyTtlSeconds: options.historyTtlSeconds,
     idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+    ...waitSettings(options.waitReplicas ?? 0, timeoutMs),
   };
   // Fails a publish UNAVAILABLE rather than queueing or retrying it (redis-publish.ts).
-  const publisher = publishingConnection(options.url, timeoutMs, 'roomcast:publisher') as RoomcastRedis;
+  const publisher = publishingConnection(options.redis, timeoutMs, 'roomcast:publisher') as RoomcastRedis;
   // enableReadyCheck: false avoids ioredis 5's race between its INFO ready check and SUBSCRIBE (#2037).
-  const subscriber = new Redis(options.url, { enableReadyCheck: false, connectionName: 'roomcast:subscriber' });
+  const subscriber = redisConnection(options.redis, { enableReadyCheck: false, connectionName: 'roomcast:subscriber' });
   publisher.defineCommand('roomcastRead', { numberOfKeys: 2, lua: script('read.lua') });
+  publisher.defineCommand('roomcastRenew', { numberOfKeys: 2, lua: script('renew.lua') });
   reportConnection(publisher, 'publisher', log);
   reportConnection(subscriber, 'subscriber', log);
   publisher.on('reconnecting', () => metrics?.redisReconnect('publisher'));
@@ -97,6 +103,8 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
       if ('latest' in query) messages.reverse();
       return { epoch: epoch ?? null, seq: Number(seq), messages } satisfies RoomSnapshot;
     },
+
+    renewEpoch: async (room, epoch) => (await publisher.roomcastRenew(keys.meta(room), keys.log(room), epoch)) === 1,
 
     async listen(room) {
       const subscribed = pubsub.subscribe(keys.channel(room), (message: Message | string) => {

@@ -89,7 +89,13 @@ export class RoomSubscription extends EventQueue implements FanoutMember {
           this.resetEpoch();
           continue;
         }
-        if (snapshot.seq < this.seq) throw badUserInput('after is a cursor ahead of the room: pass the cursor of a received message');
+        // Ahead of what this replica ever saw of the room (a replica that saw it ends the epoch
+        // instead, broker.ts): a made-up cursor, or one of messages Redis lost before anyone here saw it.
+        if (snapshot.seq < this.seq) {
+          throw badUserInput(
+            'after is ahead of the room: not a cursor the room gave, or one of messages Redis lost (a failover); subscribe without it, or after an older message',
+          );
+        }
         this.epoch = snapshot.epoch;
         if (!this.replay(snapshot)) break;
       }

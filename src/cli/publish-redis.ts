@@ -1,7 +1,9 @@
 /**
- * `publish --redis <url>`: through roomcast/publisher, with the replicas' settings read from the
- * same environment variables a replica reads (REDIS_KEY_PREFIX, HISTORY_SIZE, HISTORY_TTL_SECONDS,
- * IDEMPOTENCY_TTL_SECONDS, MAX_PAYLOAD_BYTES, BROKER_TIMEOUT_MS), checked as a replica checks them.
+ * `publish --redis <url>` (or `--redis-sentinels <list> --redis-sentinel-master <name>`): through
+ * roomcast/publisher, with the replicas' settings read from the same environment variables a replica
+ * reads (REDIS_KEY_PREFIX, HISTORY_SIZE, HISTORY_TTL_SECONDS, IDEMPOTENCY_TTL_SECONDS, MAX_PAYLOAD_BYTES,
+ * BROKER_TIMEOUT_MS, and REDIS_USERNAME / REDIS_PASSWORD, kept off the command line), checked as a
+ * replica checks them.
  */
 import { ConfigError, loadConfig } from '../config.js';
 import { createPublisher, isRoomcastError, type PublishedMessage } from '../publisher/index.js';
@@ -16,7 +18,24 @@ const SHARED_SETTINGS = [
   'IDEMPOTENCY_TTL_SECONDS',
   'MAX_PAYLOAD_BYTES',
   'BROKER_TIMEOUT_MS',
+  'REDIS_WAIT_REPLICAS',
+  'REDIS_USERNAME',
+  'REDIS_PASSWORD',
 ];
+
+/** Where the replicas' Redis is, from the command line: as REDIS_URL, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER. */
+export interface RedisPlace {
+  readonly url?: string | undefined;
+  readonly sentinels?: string | undefined;
+  readonly sentinelMaster?: string | undefined;
+}
+
+/** The options' names, for the errors of loadConfig's checks. */
+const OPTION_OF: Record<string, string> = {
+  REDIS_URL: '--redis',
+  REDIS_SENTINELS: '--redis-sentinels',
+  REDIS_SENTINEL_MASTER: '--redis-sentinel-master',
+};
 
 export interface RedisPublish {
   readonly room: string;
@@ -27,8 +46,8 @@ export interface RedisPublish {
 }
 
 /** The stored message, shaped as the mutation returns it. */
-export async function publishThroughRedis(redisUrl: string, request: RedisPublish): Promise<unknown> {
-  const publisher = createPublisher(settings(redisUrl));
+export async function publishThroughRedis(place: RedisPlace, request: RedisPublish): Promise<unknown> {
+  const publisher = createPublisher(settings(place));
   try {
     const options = { idempotencyKey: request.idempotencyKey, sender: request.sender ?? null };
     const message =
@@ -44,21 +63,39 @@ export async function publishThroughRedis(redisUrl: string, request: RedisPublis
   }
 }
 
-function settings(redisUrl: string) {
+function settings(place: RedisPlace) {
   const env = Object.fromEntries(SHARED_SETTINGS.map((name) => [name, process.env[name]]));
   try {
-    const config = loadConfig({ ...env, REDIS_URL: redisUrl });
+    const config = loadConfig({
+      ...env,
+      REDIS_URL: place.url,
+      REDIS_SENTINELS: place.sentinels,
+      REDIS_SENTINEL_MASTER: place.sentinelMaster,
+    });
+    const redis = config.redis!;
     return {
-      redisUrl: config.redisUrl!,
+      ...(redis.kind === 'server'
+        ? { redisUrl: redis.url }
+        : {
+            redisSentinels: redis.sentinels.map(({ host, port }) => `${redis.tls ? 'rediss://' : ''}${host}:${port}`),
+            redisSentinelMaster: redis.master,
+          }),
+      redisUsername: redis.username,
+      redisPassword: redis.password,
       keyPrefix: config.redisKeyPrefix,
       historySize: config.historySize,
       historyTtlSeconds: config.historyTtlSeconds,
       idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+      waitReplicas: config.redisWaitReplicas,
       maxPayloadBytes: config.maxPayloadBytes,
       timeoutMs: config.brokerTimeoutMs,
     };
   } catch (error) {
-    if (error instanceof ConfigError) throw usageError(error.message.replace('REDIS_URL', '--redis'), PUBLISH_USAGE);
+    if (error instanceof ConfigError)
+      throw usageError(
+        error.message.replace(/\bREDIS_(URL|SENTINELS|SENTINEL_MASTER)\b/g, (name) => OPTION_OF[name]!),
+        PUBLISH_USAGE,
+      );
     throw error;
   }
 }

@@ -41,8 +41,10 @@ Room "*" broadcasts.
                    returns the message stored first and publishes nothing (retry with it)
   --redis <url>    publish straight into the replicas' Redis through roomcast/publisher, without a
                    server (no --url, --token); REDIS_KEY_PREFIX, HISTORY_SIZE, HISTORY_TTL_SECONDS,
-                   IDEMPOTENCY_TTL_SECONDS, MAX_PAYLOAD_BYTES and BROKER_TIMEOUT_MS are read from the
-                   environment, as a replica reads them
+                   IDEMPOTENCY_TTL_SECONDS, MAX_PAYLOAD_BYTES, BROKER_TIMEOUT_MS, REDIS_WAIT_REPLICAS,
+                   REDIS_USERNAME and REDIS_PASSWORD are read from the environment, as a replica reads them
+  --redis-sentinels <host:port,...>  --redis-sentinel-master <name>
+                   instead of --redis: the replicas' REDIS_SENTINELS and REDIS_SENTINEL_MASTER
   --sender <id>    with --redis: Message.sender to record
 ${CONNECTION}
 ${EXIT}`;

@@ -18,9 +18,9 @@ export function directoryFromConfig(config: Config, broker: Broker, log: Logger)
   if (!config.inspector) return undefined;
   const instance = randomUUID();
   const local = localReporter(broker, config.replicaId, instance, config.inspectorMaxRooms);
-  if (!config.redisUrl) return createMemoryDirectory(local);
+  if (!config.redis) return createMemoryDirectory(local);
   return createRedisDirectory(local, {
-    url: config.redisUrl,
+    redis: config.redis,
     keyPrefix: config.redisKeyPrefix,
     instance,
     intervalMs: config.inspectorIntervalMs,

@@ -5,16 +5,17 @@
  * lists at most INSPECTOR_MAX_ROOMS rooms, and at most MAX_REPLICAS reports are read.
  */
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { decodeReport, encodeReport } from './codec.js';
 import type { RoomDirectory } from './directory.js';
 import type { LocalReporter } from './local.js';
 import { inspectorKeys } from './redis-keys.js';
 import type { ReplicaReport } from './types.js';
+import { redisConnection, type RedisTarget } from '../broker/redis-connection.js';
 
 export interface RedisDirectoryOptions {
-  readonly url: string;
+  readonly redis: RedisTarget;
   readonly keyPrefix: string;
   /** This process's instance id: the key of its report. */
   readonly instance: string;
@@ -39,7 +40,7 @@ export function createRedisDirectory(local: LocalReporter, options: RedisDirecto
   const keys = inspectorKeys(options.keyPrefix);
   const ttlMs = intervalMs * LIFETIME_INTERVALS;
   // No offline queue: a report either reaches Redis now or is replaced by the next one.
-  const client = new Redis(options.url, {
+  const client = redisConnection(options.redis, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: options.timeoutMs,

@@ -12,6 +12,12 @@ export interface RoomcastSettings {
   port?: number;
   host?: string;
   redisUrl?: string;
+  /** `host:port` entries: a list, or a comma-separated string. */
+  redisSentinels?: readonly string[] | string;
+  redisSentinelMaster?: string;
+  redisUsername?: string;
+  redisPassword?: string;
+  redisWaitReplicas?: number;
   redisKeyPrefix?: string;
   historySize?: number;
   historyTtlSeconds?: number;

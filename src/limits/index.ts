@@ -58,7 +58,7 @@ export type LimitsConfig = Pick<
   | 'maxConnectionsPerIp'
   | 'maxResponseBytes'
   | 'trustProxy'
-  | 'redisUrl'
+  | 'redis'
   | 'redisKeyPrefix'
   | 'brokerTimeoutMs'
 >;
@@ -72,7 +72,7 @@ export function createLimits(config: LimitsConfig, log: Logger): Limits {
     config.publishRateLimit &&
     createPublishLimiter({
       rate: config.publishRateLimit,
-      redisUrl: config.redisUrl,
+      redis: config.redis,
       redisKeyPrefix: config.redisKeyPrefix,
       timeoutMs: Math.min(config.brokerTimeoutMs, MAX_LIMITER_TIMEOUT_MS),
       log,

@@ -6,12 +6,12 @@
  * Fails open: when Redis cannot answer, publishes pass the limiter (they fail with UNAVAILABLE at the
  * broker anyway while Redis is away); one line says when that starts and one when Redis answers again.
  */
-import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { withDeadline } from '../deadline.js';
 import type { Logger } from '../log.js';
 import { rateLimited } from './errors.js';
 import { durationOf, type Rate } from './settings.js';
+import { FAIL_FAST, redisConnection, type RedisTarget } from '../broker/redis-connection.js';
 
 export interface PublishLimiter {
   /** Counts one publish by `key`; RATE_LIMITED (with the wait) when that is one too many. */
@@ -24,7 +24,7 @@ export interface PublishLimiter {
 export interface PublishLimiterOptions {
   readonly rate: Rate;
   /** Unset: counted in this process (the memory broker's single replica). */
-  readonly redisUrl: string | undefined;
+  readonly redis: RedisTarget | undefined;
   readonly redisKeyPrefix: string;
   /** A count Redis has not answered by then lets the publish through (fail open). */
   readonly timeoutMs: number;
@@ -34,7 +34,7 @@ export interface PublishLimiterOptions {
 export function createPublishLimiter(options: PublishLimiterOptions): PublishLimiter {
   const { rate, log } = options;
   const limits = { points: rate.points, duration: rate.durationSeconds };
-  if (!options.redisUrl) {
+  if (!options.redis) {
     const limiter = new RateLimiterMemory(limits);
     return {
       consume: (key) => consume(limiter, key, rate),
@@ -44,13 +44,7 @@ export function createPublishLimiter(options: PublishLimiterOptions): PublishLim
   }
 
   // Like the broker's publisher: a count either reaches Redis now or fails, never queued for later.
-  const client = new Redis(options.redisUrl, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: options.timeoutMs,
-    connectionName: 'roomcast:ratelimit',
-  });
+  const client = redisConnection(options.redis, { ...FAIL_FAST, commandTimeout: options.timeoutMs, connectionName: 'roomcast:ratelimit' });
   // Connection errors are not logged one by one: the broker's connections report the outage, and
   // failOpen says what it means for the limit.
   client.on('error', () => {});

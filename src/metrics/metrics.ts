@@ -83,6 +83,7 @@ export class Metrics implements BrokerMetrics {
   private readonly publishUnavailable: { inc(value?: number): void };
   private readonly rateLimited: Counter;
   private readonly gaps: Counter;
+  private readonly rollbacks: Counter;
   private readonly slowConsumers: Counter;
   private readonly closes: Counter<'code'>;
   private readonly authFailures: Counter<'reason'>;
@@ -166,6 +167,11 @@ export class Metrics implements BrokerMetrics {
       help: 'HistoryGap events sent to subscribers (messages no longer held when they resumed).',
       registers,
     });
+    this.rollbacks = new Counter({
+      name: 'roomcast_history_rollbacks_total',
+      help: 'Rooms whose history went back behind messages this replica had delivered (Redis lost acknowledged messages), each given a new epoch.',
+      registers,
+    });
     this.slowConsumers = new Counter({
       name: 'roomcast_slow_consumer_closes_total',
       help: 'WebSocket connections closed for reading too slowly (4008).',
@@ -241,6 +247,10 @@ export class Metrics implements BrokerMetrics {
 
   historyGap(): void {
     this.gaps.inc();
+  }
+
+  historyRollback(): void {
+    this.rollbacks.inc();
   }
 
   async redisCommand<T>(command: 'publish' | 'read', work: Promise<T>): Promise<T> {

@@ -12,9 +12,9 @@ export type { Presence } from './presence.js';
 export { enterPresence } from './enter.js';
 
 export function presenceFromConfig(config: Config, log: Logger): Presence {
-  const store = config.redisUrl
+  const store = config.redis
     ? createRedisPresenceStore({
-        url: config.redisUrl,
+        redis: config.redis,
         keyPrefix: config.redisKeyPrefix,
         ttlSeconds: config.presenceTtlSeconds,
         timeoutMs: config.brokerTimeoutMs,

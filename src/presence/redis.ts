@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { withDeadline } from '../deadline.js';
 import { ErrorCode, RoomcastError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -20,9 +20,10 @@ import { decodeEvents, decodeMember, encodeIdentity } from './codec.js';
 import { presenceKeys } from './redis-keys.js';
 import type { PresenceStore } from './store.js';
 import type { PresenceEvent } from './types.js';
+import { redisConnection, type RedisTarget } from '../broker/redis-connection.js';
 
 export interface RedisPresenceOptions {
-  readonly url: string;
+  readonly redis: RedisTarget;
   readonly keyPrefix: string;
   /** PRESENCE_TTL_SECONDS: the members of a replica that stopped without closing are gone within it. */
   readonly ttlSeconds: number;
@@ -49,19 +50,19 @@ interface Watched {
   readonly subscribed: Promise<unknown>;
 }
 
-export function createRedisPresenceStore({ url, keyPrefix, ttlSeconds, timeoutMs, log }: RedisPresenceOptions): PresenceStore {
+export function createRedisPresenceStore({ redis, keyPrefix, ttlSeconds, timeoutMs, log }: RedisPresenceOptions): PresenceStore {
   const keys = presenceKeys(keyPrefix);
   const tickMs = (ttlSeconds * 1000) / 6;
   const deadAfterMs = (ttlSeconds * 1000) / 2;
   // No offline queue: a batch either reaches Redis now or is retried by the holds with what is then true.
-  const client = new Redis(url, {
+  const client = redisConnection(redis, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: timeoutMs,
     connectionName: 'roomcast:presence',
   }) as PresenceRedis;
   // enableReadyCheck: false avoids ioredis 5's race between its INFO ready check and SUBSCRIBE (#2037).
-  const subscriber = new Redis(url, { enableReadyCheck: false, connectionName: 'roomcast:presence-subscriber' });
+  const subscriber = redisConnection(redis, { enableReadyCheck: false, connectionName: 'roomcast:presence-subscriber' });
   const common = script('common.lua');
   client.defineCommand('presenceApply', { numberOfKeys: 0, lua: common + script('apply.lua') });
   client.defineCommand('presenceTick', { numberOfKeys: 0, lua: common + script('tick.lua') });

@@ -3,12 +3,23 @@
  * must agree on the key prefix, history and idempotency windows, as they would if the publisher were
  * one more replica reading the same environment.
  */
+import { parseRedisTarget, type RedisTarget } from '../broker/redis-connection.js';
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '../rooms/idempotency.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../rooms/message.js';
 
+/** The Redis the replicas use, named as they name it: `redisUrl`, or `redisSentinels` with `redisSentinelMaster`. */
 export interface PublisherOptions {
-  /** The Redis the replicas use: their `REDIS_URL` (`redis://host:port`, `rediss://` for TLS). */
-  readonly redisUrl: string;
+  /** Their `REDIS_URL` (`redis://host:port`, `rediss://` for TLS). */
+  readonly redisUrl?: string;
+  /** Their `REDIS_SENTINELS`: `host:port,host:port` (or a list), `rediss://host:port` for TLS. */
+  readonly redisSentinels?: string | readonly string[];
+  /** Their `REDIS_SENTINEL_MASTER`: the master's name the sentinels monitor. */
+  readonly redisSentinelMaster?: string;
+  /** Their `REDIS_USERNAME` and `REDIS_PASSWORD`: an ACL user. */
+  readonly redisUsername?: string;
+  readonly redisPassword?: string;
+  /** A publish succeeds only once this many replicas of the master hold it: `REDIS_WAIT_REPLICAS`. @default 0 */
+  readonly waitReplicas?: number;
   /** Prefix of every key and channel: the replicas' `REDIS_KEY_PREFIX`. @default 'roomcast:' */
   readonly keyPrefix?: string;
   /** Messages held per room: the replicas' `HISTORY_SIZE`. @default 1000 */
@@ -26,22 +37,59 @@ export interface PublisherOptions {
   readonly timeoutMs?: number;
 }
 
-export type PublisherSettings = Required<PublisherOptions>;
+type RedisOption = 'redisUrl' | 'redisSentinels' | 'redisSentinelMaster' | 'redisUsername' | 'redisPassword';
+
+export type PublisherSettings = Required<Omit<PublisherOptions, RedisOption>> & { readonly redis: RedisTarget };
+
+const REDIS_OPTIONS = {
+  url: 'redisUrl',
+  sentinels: 'redisSentinels',
+  sentinelMaster: 'redisSentinelMaster',
+  username: 'redisUsername',
+  password: 'redisPassword',
+} as const;
 
 /** The options with defaults filled in; a RangeError names the first that is out of range. */
 export function publisherSettings(options: PublisherOptions): PublisherSettings {
-  if (typeof options.redisUrl !== 'string' || !/^rediss?:\/\/./.test(options.redisUrl)) {
-    throw new RangeError(`redisUrl must look like redis://host:port or rediss://host:port (got ${JSON.stringify(options.redisUrl)})`);
-  }
   return {
-    redisUrl: options.redisUrl,
+    redis: redisTarget(options),
     keyPrefix: options.keyPrefix ?? 'roomcast:',
     historySize: integer('historySize', options.historySize, 1000, 1, 10_000_000),
     historyTtlSeconds: integer('historyTtlSeconds', options.historyTtlSeconds, 86_400, 1),
     idempotencyTtlSeconds: integer('idempotencyTtlSeconds', options.idempotencyTtlSeconds, DEFAULT_IDEMPOTENCY_TTL_SECONDS, 1, 86_400),
     maxPayloadBytes: integer('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 1, 64 * 1024 * 1024),
     timeoutMs: integer('timeoutMs', options.timeoutMs, 2_000, 1, 600_000),
+    waitReplicas: integer('waitReplicas', options.waitReplicas, 0, 0, 64),
   };
+}
+
+/** Where the replicas' Redis is: exactly one of redisUrl and redisSentinels, as the replicas' own settings. */
+function redisTarget(options: PublisherOptions): RedisTarget {
+  const problems: string[] = [];
+  for (const name of Object.values(REDIS_OPTIONS)) {
+    const value = options[name];
+    if (value !== undefined && typeof value !== 'string' && !(name === 'redisSentinels' && Array.isArray(value)))
+      problems.push(`${name} must be a string`);
+  }
+  const sentinels = options.redisSentinels;
+  const target =
+    problems.length === 0
+      ? parseRedisTarget(
+          {
+            url: options.redisUrl,
+            sentinels: Array.isArray(sentinels) ? sentinels.join(',') : (sentinels as string | undefined),
+            sentinelMaster: options.redisSentinelMaster,
+            username: options.redisUsername,
+            password: options.redisPassword,
+          },
+          REDIS_OPTIONS,
+          problems,
+        )
+      : undefined;
+  if (!target && problems.length === 0)
+    problems.push('set redisUrl, or redisSentinels with redisSentinelMaster: the Redis the replicas use');
+  if (!target) throw new RangeError(problems.join('; '));
+  return target;
 }
 
 /** The same ranges as the server's environment variables (config.ts). */

@@ -6,7 +6,7 @@
  */
 import { badUserInput, ErrorCode, RoomcastError } from '../errors.js';
 import { redisKeys } from '../broker/redis-keys.js';
-import { publishingConnection, quit, runPublish, type PublishSettings } from '../broker/redis-publish.js';
+import { publishingConnection, quit, runPublish, waitSettings, type PublishSettings } from '../broker/redis-publish.js';
 import { encodeCursor } from '../rooms/cursor.js';
 import { parseIdempotencyKey } from '../rooms/idempotency.js';
 import { encodeData, type Message } from '../rooms/message.js';
@@ -53,8 +53,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
     historySize: settings.historySize,
     historyTtlSeconds: settings.historyTtlSeconds,
     idempotencyTtlSeconds: settings.idempotencyTtlSeconds,
+    ...waitSettings(settings.waitReplicas, settings.timeoutMs),
   };
-  const client = publishingConnection(settings.redisUrl, settings.timeoutMs, 'roomcast:backend-publisher');
+  const client = publishingConnection(settings.redis, settings.timeoutMs, 'roomcast:backend-publisher');
   let lastError = '';
   // Without a listener ioredis prints every failed reconnect; the reason goes into UNAVAILABLE instead.
   client.on('error', (error: Error) => (lastError = error.message));
@@ -78,7 +79,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     try {
       return published(await runPublish(client, script, request));
     } catch (error) {
-      throw failedPublish(error, lastError);
+      throw error instanceof RoomcastError ? error : failedPublish(error, lastError);
     }
   };
 

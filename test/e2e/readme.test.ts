@@ -35,7 +35,7 @@ import { loadTypeDefs } from '../../src/graphql/schema.js';
 import { postGraphQL } from '../helpers/clients.js';
 import { freePort } from '../helpers/free-port.js';
 import { startTestServer, type TestServer } from '../helpers/in-process.js';
-import { RedisServer } from '../helpers/redis-server.js';
+import { RedisSentinel, RedisServer } from '../helpers/redis-server.js';
 import { waitFor, within } from '../helpers/wait.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -220,10 +220,23 @@ describe('the shell commands (sh)', () => {
           .filter((word) => /^[A-Z_]+=/.test(word))
           .map((word) => word.split('=', 2) as [string, string]),
       );
-      let redis: RedisServer | undefined;
-      if (env.REDIS_URL) {
-        redis = await RedisServer.start(inject('redisServerBin'));
-        env.REDIS_URL = redis.url;
+      const started: { stop(): Promise<void> }[] = [];
+      // Redis as the line names it, started here: a server, or a master behind a sentinel, with the ACL user it logs in as.
+      const auth = env.REDIS_USERNAME && env.REDIS_PASSWORD ? { username: env.REDIS_USERNAME, password: env.REDIS_PASSWORD } : undefined;
+      const acl = auth ? ['--user', 'default', 'off', '--user', auth.username, 'on', `>${auth.password}`, '~*', '&*', '+@all'] : [];
+      if (env.REDIS_URL || env.REDIS_SENTINELS) {
+        const redis = await RedisServer.start(inject('redisServerBin'), { args: acl, auth });
+        started.push(redis);
+        if (env.REDIS_URL) env.REDIS_URL = redis.url;
+        if (env.REDIS_SENTINELS) {
+          const sentinel = await RedisSentinel.start(inject('redisServerBin'), {
+            name: env.REDIS_SENTINEL_MASTER!,
+            port: redis.port,
+            auth,
+          });
+          started.unshift(sentinel);
+          env.REDIS_SENTINELS = `127.0.0.1:${sentinel.port}`;
+        }
       }
       env.PORT = String(await freePort());
       const child = spawn('npm', ['start'], {
@@ -245,12 +258,12 @@ describe('the shell commands (sh)', () => {
           },
           30_000,
         );
-        expect(output).toContain(`"broker":"${env.REDIS_URL ? 'redis' : 'memory'}"`);
+        expect(output).toContain(`"broker":"${started.length > 0 ? 'redis' : 'memory'}"`);
         expect(output).toContain(`:${env.PORT}/graphql`);
       } finally {
         process.kill(-child.pid!, 'SIGTERM');
         await within(exited, 15_000, 'npm start to stop');
-        await redis?.stop();
+        for (const server of started) await server.stop();
       }
     },
   );

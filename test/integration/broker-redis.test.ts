@@ -19,7 +19,7 @@ afterAll(async () => {
 const redisBroker = (historySize: number, timeoutMs = 2_000, idempotencyTtlSeconds?: number) =>
   createBroker(
     createRedisBackend({
-      url: redis.url,
+      redis: { kind: 'server', url: redis.url },
       keyPrefix: 'test:',
       historySize,
       historyTtlSeconds: 3600,
@@ -72,7 +72,7 @@ describe('Redis broker specifics', () => {
   it('should fail a publish with UNAVAILABLE, quickly, when Redis cannot be reached', async () => {
     const unreachable = createBroker(
       createRedisBackend({
-        url: 'redis://127.0.0.1:1',
+        redis: { kind: 'server', url: 'redis://127.0.0.1:1' },
         keyPrefix: 'test:',
         historySize: 10,
         historyTtlSeconds: 60,
@@ -173,7 +173,7 @@ describe('releasing a room while the connection closes', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       const backend = createRedisBackend({
-        url: frozen.url,
+        redis: { kind: 'server', url: frozen.url },
         keyPrefix: 'release:',
         historySize: 10,
         historyTtlSeconds: 60,

@@ -31,7 +31,13 @@ function cluster(ttlSeconds = 30, prefix = `test:${randomUUID().slice(0, 8)}:`) 
   return {
     prefix,
     replica(graceMs: number, ownTtlSeconds = ttlSeconds): Presence {
-      const store = createRedisPresenceStore({ url: redis.url, keyPrefix: prefix, ttlSeconds: ownTtlSeconds, timeoutMs: 2_000, log });
+      const store = createRedisPresenceStore({
+        redis: { kind: 'server', url: redis.url },
+        keyPrefix: prefix,
+        ttlSeconds: ownTtlSeconds,
+        timeoutMs: 2_000,
+        log,
+      });
       const presence = createPresence(store, { graceMs, timeoutMs: 2_000, log });
       made.push(presence);
       return presence;

@@ -68,6 +68,38 @@ describe('Redis outage', () => {
     expect(event(await resumed.next())).toMatchObject({ seq: 3, data: 2 });
   });
 
+  it('should start a new epoch when Redis comes back with less than it acknowledged: HistoryGap(missed: null), never two messages with one cursor', async () => {
+    const room = 'rollback';
+    const start = await published(room, 0);
+    const stream = subscribeWs(client, RoomMessagesDocument, { room, after: start.cursor });
+    await published(room, 1);
+    expect(event(await stream.next())).toMatchObject({ seq: 2, data: 1 });
+    await redis.command('SAVE'); // what Redis will come back with: seq 2
+    const lost = [await published(room, 'lost'), await published(room, 'lost too')];
+    expect([event(await stream.next()), event(await stream.next())]).toMatchObject([{ seq: 3 }, { seq: 4 }]);
+
+    // A restart from the older snapshot, as a failover to a replica that had not received 3 and 4.
+    await redis.kill();
+    await redis.start({ keepData: true });
+    expect(await redis.command('HGET', `roomcast:{${room}}:meta`, 'seq')).toBe('2');
+    // The server notices on its catch-up after reconnecting: the head (2) is behind what it delivered (4).
+    expect(event(await stream.next())).toEqual({ __typename: 'HistoryGap', room, after: lost[1]!.cursor, missed: null });
+    const next = await published(room, 'after');
+    expect(next.seq).toBe(1); // a new epoch: seq 3 and 4 of the old one will never name other messages
+    expect(event(await stream.next())).toMatchObject({ seq: 1, data: 'after', cursor: next.cursor });
+    expect(socketClosed).toBe(false);
+
+    // Clients holding a cursor of the lost messages, or of the rest of the old epoch, are told plainly too.
+    for (const after of [lost[0]!.cursor, start.cursor]) {
+      const resumed = subscribeWs(client, RoomMessagesDocument, { room, after });
+      expect(event(await resumed.next())).toEqual({ __typename: 'HistoryGap', room, after, missed: null });
+      expect(event(await resumed.next())).toMatchObject({ seq: 1, data: 'after' });
+      resumed.dispose();
+    }
+    const metrics = await (await fetch(new URL('/metrics', server.url))).text();
+    expect(metrics).toMatch(/^roomcast_history_rollbacks_total 1$/m);
+  });
+
   it('should keep a subscription to several rooms and a throttled one through an outage, then deliver again', async () => {
     const [a, b] = ['outage-in-a', 'outage-in-b'];
     const a0 = await published(a, 0);

@@ -4,6 +4,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { describeRedisTarget } from '../../src/broker/redis-connection.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 describe('loadConfig', () => {
@@ -12,7 +13,8 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       port: 4000,
       host: undefined,
-      redisUrl: undefined,
+      redis: undefined,
+      redisWaitReplicas: 0,
       redisKeyPrefix: 'roomcast:',
       historySize: 1000,
       historyTtlSeconds: 86_400,
@@ -79,6 +81,46 @@ describe('loadConfig', () => {
     }
     expect(() => loadConfig({ PORT: '4000', METRICS_PORT: '4000' })).toThrow(/METRICS_PORT \(4000\) must differ from PORT/);
     expect(() => loadConfig({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT must be an integer from 0 to 65535/);
+  });
+
+  it('should take one Redis: REDIS_URL, or REDIS_SENTINELS with REDIS_SENTINEL_MASTER, with REDIS_USERNAME and REDIS_PASSWORD', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_USERNAME: 'app', REDIS_PASSWORD: 's3cret' }).redis).toEqual({
+      kind: 'server',
+      url: 'redis://r:6379',
+      username: 'app',
+      password: 's3cret',
+    });
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26380, s2,[::1]:26381', REDIS_SENTINEL_MASTER: 'main' }).redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26380 },
+        { host: 's2', port: 26379 },
+        { host: '::1', port: 26381 },
+      ],
+      master: 'main',
+      tls: false,
+      username: undefined,
+      password: undefined,
+    });
+    expect(loadConfig({ REDIS_SENTINELS: 'rediss://s1:26380,rediss://s2', REDIS_SENTINEL_MASTER: 'main' }).redis).toMatchObject({
+      tls: true,
+    });
+    const refused: [Record<string, string>, RegExp][] = [
+      [{ REDIS_URL: 'redis://r', REDIS_SENTINELS: 's1' }, /set one of REDIS_URL and REDIS_SENTINELS, not both/],
+      [{ REDIS_SENTINELS: 's1:26379' }, /REDIS_SENTINELS needs REDIS_SENTINEL_MASTER/],
+      [{ REDIS_SENTINEL_MASTER: 'main' }, /REDIS_SENTINEL_MASTER needs REDIS_SENTINELS/],
+      [{ REDIS_PASSWORD: 'x' }, /REDIS_PASSWORD needs REDIS_URL or REDIS_SENTINELS/],
+      [{ REDIS_SENTINELS: 's1:port', REDIS_SENTINEL_MASTER: 'm' }, /REDIS_SENTINELS must list sentinels as host:port/],
+      [{ REDIS_SENTINELS: 'rediss://s1,s2', REDIS_SENTINEL_MASTER: 'm' }, /REDIS_SENTINELS must list sentinels/],
+      [{ REDIS_SENTINELS: 'http://s1', REDIS_SENTINEL_MASTER: 'm' }, /REDIS_SENTINELS must list sentinels/],
+      [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL must look like redis:\/\/host:port/],
+    ];
+    for (const [env, message] of refused) expect(() => loadConfig(env), JSON.stringify(env)).toThrow(message);
+    // Where it is, for the log line at start-up: never the password.
+    expect(describeRedisTarget(loadConfig({ REDIS_URL: 'redis://app:s3cret@r:6379/0' }).redis!)).toBe('redis://app:***@r:6379/0');
+    expect(
+      describeRedisTarget(loadConfig({ REDIS_SENTINELS: 's1,s2:26380', REDIS_SENTINEL_MASTER: 'm', REDIS_PASSWORD: 'x' }).redis!),
+    ).toBe('sentinel master m via s1:26379,s2:26380');
   });
 
   it('should take IDEMPOTENCY_TTL_SECONDS from 1 to 86400', () => {

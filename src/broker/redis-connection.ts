@@ -1,0 +1,139 @@
+/**
+ * Where Redis is, and the one place a connection to it is made, for every part of Roomcast that uses
+ * Redis (the broker, presence, revocations, rate limits, the inspector, `roomcast/publisher`):
+ *
+ * - one server: `REDIS_URL` (`redis://host:port`, `rediss://` for TLS);
+ * - a master that Sentinel names and follows across failovers: `REDIS_SENTINELS` (the sentinels,
+ *   `host:port,...`, each may be `rediss://host:port` for TLS to the sentinels and the master) with
+ *   `REDIS_SENTINEL_MASTER` (the master's name in the sentinels' configuration);
+ *
+ * and in both, `REDIS_USERNAME` / `REDIS_PASSWORD` for an ACL user (they win over a URL's own).
+ * Exactly one place is named, or the configuration is refused, naming the variables.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+interface Credentials {
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+}
+
+export type RedisTarget =
+  | (Credentials & { readonly kind: 'server'; readonly url: string })
+  | (Credentials & {
+      readonly kind: 'sentinel';
+      readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+      readonly master: string;
+      readonly tls: boolean;
+    });
+
+/** The settings as given (environment variables, or a publisher's options), before parsing. */
+export interface RedisSettings {
+  readonly url?: string | undefined;
+  readonly sentinels?: string | undefined;
+  readonly sentinelMaster?: string | undefined;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+}
+
+/** The names the settings go by where they were given: `REDIS_URL`, or `redisUrl`. */
+export type RedisSettingNames = Readonly<Record<keyof RedisSettings, string>>;
+
+const SENTINEL_PORT = 26379;
+
+/** The target the settings name; undefined when they name none. Problems are pushed, each naming its setting. */
+export function parseRedisTarget(settings: RedisSettings, names: RedisSettingNames, problems: string[]): RedisTarget | undefined {
+  const { url, sentinels, sentinelMaster, username, password } = settings;
+  const credentials = { username, password };
+  if (url !== undefined && sentinels !== undefined) {
+    problems.push(`set one of ${names.url} and ${names.sentinels}, not both`);
+    return undefined;
+  }
+  if (sentinels === undefined && sentinelMaster !== undefined) problems.push(`${names.sentinelMaster} needs ${names.sentinels}`);
+  if (url !== undefined) return parseUrl(url, names.url, problems) ? { kind: 'server', url, ...credentials } : undefined;
+  if (sentinels !== undefined) {
+    if (sentinelMaster === undefined)
+      problems.push(`${names.sentinels} needs ${names.sentinelMaster} (the master's name the sentinels monitor)`);
+    const nodes = parseSentinels(sentinels, names.sentinels, problems);
+    if (!nodes || sentinelMaster === undefined) return undefined;
+    return { kind: 'sentinel', sentinels: nodes.addresses, master: sentinelMaster, tls: nodes.tls, ...credentials };
+  }
+  for (const key of ['username', 'password'] as const) {
+    if (settings[key] !== undefined) problems.push(`${names[key]} needs ${names.url} or ${names.sentinels}`);
+  }
+  return undefined;
+}
+
+function parseUrl(raw: string, name: string, problems: string[]): boolean {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url && (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '') return true;
+  problems.push(`${name} must look like redis://host:port or rediss://host:port (got ${JSON.stringify(raw)})`);
+  return false;
+}
+
+function parseSentinels(raw: string, name: string, problems: string[]) {
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const parsed = entries.map((entry) => {
+    const url =
+      URL.canParse(/^\w+:\/\//.test(entry) ? entry : `redis://${entry}`) && new URL(/^\w+:\/\//.test(entry) ? entry : `redis://${entry}`);
+    const ok =
+      url && (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '' && url.pathname === '' && !url.username;
+    return ok
+      ? { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : SENTINEL_PORT, tls: url.protocol === 'rediss:' }
+      : undefined;
+  });
+  const schemes = new Set(parsed.map((entry) => entry?.tls));
+  if (entries.length === 0 || parsed.includes(undefined) || schemes.size > 1) {
+    problems.push(`${name} must list sentinels as host:port,host:port (or all as rediss://host:port for TLS) (got ${JSON.stringify(raw)})`);
+    return undefined;
+  }
+  const addresses = parsed.map((entry) => ({ host: entry!.host, port: entry!.port }));
+  return { addresses, tls: parsed[0]!.tls };
+}
+
+/**
+ * Options of a connection whose commands reach Redis now or fail: no offline queue, no retries, nothing
+ * re-sent after a reconnect behind the caller's back.
+ */
+export const FAIL_FAST = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+} as const satisfies RedisOptions;
+
+/** A connection to the target's Redis (to the master Sentinel names, followed across failovers). */
+export function redisConnection(target: RedisTarget, options: RedisOptions): Redis {
+  const credentials = {
+    ...(target.username !== undefined && { username: target.username }),
+    ...(target.password !== undefined && { password: target.password }),
+  };
+  if (target.kind === 'server') return new Redis(target.url, { ...options, ...credentials });
+  return new Redis({
+    ...options,
+    ...credentials,
+    sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
+    name: target.master,
+    role: 'master',
+    // Leaves a master the sentinels have replaced at once (+switch-master), not when it fails.
+    failoverDetector: true,
+    ...(target.tls && { tls: {}, enableTLSForSentinelMode: true }),
+    // A master demoted under an open connection refuses writes: reconnect, through the sentinels.
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
+  });
+}
+
+/** Where the target is, for a log line: never its password. */
+export function describeRedisTarget(target: RedisTarget): string {
+  if (target.kind === 'sentinel')
+    return `sentinel master ${target.master} via ${target.sentinels.map(({ host, port }) => `${host}:${port}`).join(',')}`;
+  const url = new URL(target.url);
+  url.password = url.password && '***';
+  return url.toString();
+}

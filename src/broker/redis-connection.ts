@@ -64,31 +64,20 @@ export function parseRedisTarget(settings: RedisSettings, names: RedisSettingNam
 }
 
 function parseUrl(raw: string, name: string, problems: string[]): boolean {
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = undefined;
-  }
-  if (url && (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '') return true;
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (url && isRedisUrl(url)) return true;
   problems.push(`${name} must look like redis://host:port or rediss://host:port (got ${JSON.stringify(raw)})`);
   return false;
 }
+
+const isRedisUrl = (url: URL): boolean => (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
 
 function parseSentinels(raw: string, name: string, problems: string[]) {
   const entries = raw
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
-  const parsed = entries.map((entry) => {
-    const url =
-      URL.canParse(/^\w+:\/\//.test(entry) ? entry : `redis://${entry}`) && new URL(/^\w+:\/\//.test(entry) ? entry : `redis://${entry}`);
-    const ok =
-      url && (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '' && url.pathname === '' && !url.username;
-    return ok
-      ? { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : SENTINEL_PORT, tls: url.protocol === 'rediss:' }
-      : undefined;
-  });
+  const parsed = entries.map(parseSentinel);
   const schemes = new Set(parsed.map((entry) => entry?.tls));
   if (entries.length === 0 || parsed.includes(undefined) || schemes.size > 1) {
     problems.push(`${name} must list sentinels as host:port,host:port (or all as rediss://host:port for TLS) (got ${JSON.stringify(raw)})`);
@@ -96,6 +85,14 @@ function parseSentinels(raw: string, name: string, problems: string[]) {
   }
   const addresses = parsed.map((entry) => ({ host: entry!.host, port: entry!.port }));
   return { addresses, tls: parsed[0]!.tls };
+}
+
+/** `host:port`, `host` (port 26379) or `redis[s]://host:port`, with nothing else (no user, no path). */
+function parseSentinel(entry: string) {
+  const text = /^\w+:\/\//.test(entry) ? entry : `redis://${entry}`;
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (!url || !isRedisUrl(url) || url.pathname !== '' || url.username) return undefined;
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : SENTINEL_PORT, tls: url.protocol === 'rediss:' };
 }
 
 /**

@@ -72,16 +72,14 @@ function settings(place: RedisPlace) {
       REDIS_SENTINELS: place.sentinels,
       REDIS_SENTINEL_MASTER: place.sentinelMaster,
     });
-    const redis = config.redis!;
+    if (!config.redis) throw usageError('--redis needs a URL (or --redis-sentinels a list)', PUBLISH_USAGE);
+    // Checked as a replica checks them; the publisher takes them as given.
     return {
-      ...(redis.kind === 'server'
-        ? { redisUrl: redis.url }
-        : {
-            redisSentinels: redis.sentinels.map(({ host, port }) => `${redis.tls ? 'rediss://' : ''}${host}:${port}`),
-            redisSentinelMaster: redis.master,
-          }),
-      redisUsername: redis.username,
-      redisPassword: redis.password,
+      redisUrl: place.url,
+      redisSentinels: place.sentinels,
+      redisSentinelMaster: place.sentinelMaster,
+      redisUsername: config.redis.username,
+      redisPassword: config.redis.password,
       keyPrefix: config.redisKeyPrefix,
       historySize: config.historySize,
       historyTtlSeconds: config.historyTtlSeconds,

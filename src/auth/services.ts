@@ -30,8 +30,8 @@ export function startAuth(config: Config, log: Logger, authorize?: AuthorizeHook
     ? redisRevocations({ redis: config.redis, keyPrefix: config.redisKeyPrefix, lifetimeSeconds, timeoutMs: config.brokerTimeoutMs, log })
     : memoryRevocations(lifetimeSeconds);
   revocations.onRevoke((user, at) => {
-    // The user's sub is an identifier, not a secret: the line is the audit trail of a revocation.
-    log.info("revoked a user's tokens", { user, issuedUpTo: at });
+    // On every replica; the one that took the revoke also logs who asked (graphql/resolvers/session.ts).
+    log.info("closing a revoked user's connections", { revokedUser: user, issuedUpTo: at });
     sessions.revoke(user, at);
   });
   return { authenticator: createAuthenticator(config.auth, revocations, decide), sessions, revocations, close: () => revocations.close() };

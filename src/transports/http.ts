@@ -148,11 +148,15 @@ async function loadAndRenderGraphiQL(options: GraphiQLOptions): Promise<string> 
   return renderGraphiQL(options);
 }
 
-/** Yoga's own lines, on the server's logger; the errors it masks, only those not already accounted for (graphql/errors.ts). */
+/**
+ * Yoga's own lines, on the server's logger; the errors it masks, only those not already accounted for
+ * (graphql/errors.ts). Not its debug lines: a trace of every request's stages, without the request's
+ * id (Yoga's logger is the server's, not the request's), which would only bury the lines that have one.
+ */
 function yogaLogger(log: Logger, reported: ReportedErrors): YogaLogger {
   const fields = (args: unknown[]) => (args.length > 0 ? { details: args } : undefined);
   return {
-    debug: (msg: unknown, ...args: unknown[]) => log.debug(String(msg), fields(args)),
+    debug: () => {},
     info: (msg: unknown, ...args: unknown[]) => log.info(String(msg), fields(args)),
     warn: (msg: unknown, ...args: unknown[]) => log.warn(String(msg), fields(args)),
     error: (msg: unknown, ...args: unknown[]) => {

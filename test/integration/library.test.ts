@@ -564,6 +564,12 @@ describe('the authorize hook', () => {
       expect((await post(url, print(BroadcastDocument), { event: 'e', data: 1 }, bearer(admin))).status).toBe(200);
       expect(codeOf(await post(url, 'mutation { revoke(user: "carol") }', {}, bearer(bob)))).toBe('FORBIDDEN');
       expect((await post(url, 'mutation { revoke(user: "carol") }', {}, bearer(admin))).status).toBe(200);
+      // The audit line: who asked (the admin's sub and the request's id), and whom.
+      await waitFor('the audit line', () =>
+        lines.some(
+          (line) => line.msg === "revoked a user's tokens" && line.user === 'root' && line.revokedUser === 'carol' && line.request,
+        ),
+      );
     });
 
     it('a hook that throws: UNAVAILABLE, logged, and the server goes on serving', async () => {

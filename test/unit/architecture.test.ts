@@ -81,7 +81,7 @@ describe('the layering of src/', () => {
     for (const file of sourceFiles(src)) expect(() => rankOf(partOf(file))).not.toThrow();
   });
 
-  it('imports only toward the lower layers (rooms -> broker -> graphql -> transports -> server)', () => {
+  it('imports only toward the lower layers (rooms -> broker -> the services beside it -> graphql -> transports -> server)', () => {
     const against = imports
       .filter(({ specifier }) => specifier.startsWith('.'))
       .filter(({ file, specifier }) => {

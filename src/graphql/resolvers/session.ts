@@ -27,11 +27,14 @@ export const SessionMutations: Pick<MutationResolvers, 'authenticate' | 'revoke'
     if (connection) await connection.replace(next);
     return next;
   },
-  revoke: async (_root, { user }, { identity, auth }) => {
+  revoke: async (_root, { user }, { identity, auth, log }) => {
     await authorize(identity, ADMIN_KEY, 'revoke');
     if (!auth.revocations) throw new RoomcastError(ErrorCode.BAD_USER_INPUT, 'revoke needs auth on');
     try {
-      return new Date((await auth.revocations.revoke(user)) * 1000);
+      const issuedUpTo = await auth.revocations.revoke(user);
+      // The audit line: its request (or connection) id and `user`, who asked; subs are identifiers, not secrets.
+      log.info("revoked a user's tokens", { revokedUser: user, issuedUpTo });
+      return new Date(issuedUpTo * 1000);
     } catch (error) {
       throw new RoomcastError(
         ErrorCode.UNAVAILABLE,

@@ -27,8 +27,8 @@ interface RoomGroup {
   readonly members: Set<FanoutMember>;
   readonly listening: Promise<void>;
   live: boolean;
-  /** The last live message. Pub/sub keeps a room's order, so only a rollback repeats or lowers it. */
-  readonly lastLive: SeenHead;
+  /** The last live message. Pub/sub keeps a room's order, so only a rollback repeats or lowers its seq. */
+  lastLive: Message | undefined;
   /**
    * The highest head seen, live or read. Not for comparing live messages with: a read's reply can
    * overtake a message already published (two connections), never a rollback.
@@ -78,11 +78,12 @@ export class Fanout {
   deliver(message: Message): void {
     const group = this.rooms.get(message.room);
     if (!group) return;
-    const { lastLive } = group;
-    if (message.epoch === lastLive.epoch && message.seq <= lastLive.seq)
-      this.onBehind(message.room, message.epoch, lastLive.seq, message.seq);
-    lastLive.epoch = message.epoch;
-    lastLive.seq = message.seq;
+    const last = group.lastLive;
+    // The same message again: the room was briefly listened to twice (a leave's release and a join's
+    // listen racing), and the backend handed it to both listeners. Once is enough.
+    if (message === last) return;
+    if (last && message.epoch === last.epoch && message.seq <= last.seq) this.onBehind(message.room, message.epoch, last.seq, message.seq);
+    group.lastLive = message;
     raise(group.known, message.epoch, message.seq);
     for (const member of group.members) member.deliver(message);
   }
@@ -121,7 +122,7 @@ export class Fanout {
       members: new Set(),
       listening: this.backend.listen(room),
       live: false,
-      lastLive: { epoch: null, seq: 0 },
+      lastLive: undefined,
       known: { epoch: null, seq: 0 },
     };
     this.rooms.set(room, group);

@@ -40,6 +40,17 @@ describe('Fanout: a head that goes back', () => {
     expect(delivered).toEqual([1, 2, 3, 4, 3, 4, 1]);
   });
 
+  it('should deliver the same message handed over twice (a room briefly listened to twice) once, as no rollback', async () => {
+    const { fanout, behind, delivered } = await listened();
+    const twice = message('E', 2);
+    fanout.deliver(message('E', 1));
+    fanout.deliver(twice);
+    fanout.deliver(twice);
+    fanout.deliver(message('E', 3));
+    expect(behind).toEqual([]);
+    expect(delivered).toEqual([1, 2, 3]);
+  });
+
   it('should report a read behind what was seen before it was sent, and not one a live message overtook', async () => {
     const { fanout, behind } = await listened();
     fanout.deliver(message('E', 5));

@@ -11,6 +11,7 @@
  * Exactly one place is named, or the configuration is refused, naming the variables.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { withDeadline } from '../deadline.js';
 
 interface Credentials {
   readonly username?: string | undefined;
@@ -133,4 +134,23 @@ export function describeRedisTarget(target: RedisTarget): string {
   const url = new URL(target.url);
   url.password = url.password && '***';
   return url.toString();
+}
+
+/**
+ * Closes a connection politely (QUIT, after the replies still due), or cuts it after `timeoutMs`, and
+ * returns once it has ended: the commands still due have been settled by then. Then disconnects, which
+ * a connection through Sentinel needs: QUIT leaves its connections to the sentinels (the failover
+ * detector's) open, and they would keep the process alive.
+ */
+export async function quit(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status !== 'end') {
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    try {
+      await withDeadline(client.quit(), timeoutMs, () => client.disconnect());
+    } catch {
+      client.disconnect();
+    }
+    await withDeadline(ended, timeoutMs, () => undefined);
+  }
+  client.disconnect();
 }

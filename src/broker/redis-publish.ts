@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { withDeadline } from '../deadline.js';
 import { ErrorCode, RoomcastError } from '../errors.js';
 import { decodeMessage, encodeExclude, encodeSender, type Message } from '../rooms/message.js';
 import { newEpoch } from './epoch.js';
@@ -104,19 +103,4 @@ async function confirmReplicated(client: PublishingRedis, settings: PublishSetti
     ErrorCode.UNAVAILABLE,
     `the message was stored, but ${held} of the ${settings.waitReplicas} Redis replicas asked for (REDIS_WAIT_REPLICAS) confirmed it within ${settings.waitTimeoutMs} ms, so a failover could lose it: retry with its idempotencyKey`,
   );
-}
-
-/**
- * Closes a connection politely (QUIT, after the replies still due), or cuts it after `timeoutMs`, and
- * returns once it has ended: the commands still due have been settled by then.
- */
-export async function quit(client: Redis, timeoutMs: number): Promise<void> {
-  if (client.status === 'end') return;
-  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
-  try {
-    await withDeadline(client.quit(), timeoutMs, () => client.disconnect());
-  } catch {
-    client.disconnect();
-  }
-  await withDeadline(ended, timeoutMs, () => undefined);
 }

@@ -15,9 +15,9 @@ import type { BrokerMetrics } from './metrics.js';
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '../rooms/idempotency.js';
 import { decodeMessage, type Message } from '../rooms/message.js';
 import type { Backend, RoomSnapshot } from './backend.js';
-import { redisConnection, type RedisTarget } from './redis-connection.js';
+import { quit, redisConnection, type RedisTarget } from './redis-connection.js';
 import { redisKeys } from './redis-keys.js';
-import { publishingConnection, quit, runPublish, waitSettings, type PublishingRedis, type PublishSettings } from './redis-publish.js';
+import { publishingConnection, runPublish, waitSettings, type PublishingRedis, type PublishSettings } from './redis-publish.js';
 
 export interface RedisBackendOptions {
   readonly redis: RedisTarget;

@@ -12,7 +12,7 @@ import type { RoomDirectory } from './directory.js';
 import type { LocalReporter } from './local.js';
 import { inspectorKeys } from './redis-keys.js';
 import type { ReplicaReport } from './types.js';
-import { redisConnection, type RedisTarget } from '../broker/redis-connection.js';
+import { quit, redisConnection, type RedisTarget } from '../broker/redis-connection.js';
 
 export interface RedisDirectoryOptions {
   readonly redis: RedisTarget;
@@ -98,7 +98,7 @@ export function createRedisDirectory(local: LocalReporter, options: RedisDirecto
           .del(keys.report(instance))
           .exec()
           .catch(() => undefined);
-        await client.quit().catch(() => client.disconnect());
+        await quit(client, options.timeoutMs);
       })();
       return closing;
     },

@@ -11,7 +11,7 @@ import { withDeadline } from '../deadline.js';
 import type { Logger } from '../log.js';
 import { rateLimited } from './errors.js';
 import { durationOf, type Rate } from './settings.js';
-import { FAIL_FAST, redisConnection, type RedisTarget } from '../broker/redis-connection.js';
+import { FAIL_FAST, quit, redisConnection, type RedisTarget } from '../broker/redis-connection.js';
 
 export interface PublishLimiter {
   /** Counts one publish by `key`; RATE_LIMITED (with the wait) when that is one too many. */
@@ -91,12 +91,7 @@ export function createPublishLimiter(options: PublishLimiterOptions): PublishLim
     },
     async close() {
       client.off('ready', recovered);
-      if (client.status === 'end') return;
-      try {
-        await withDeadline(client.quit(), options.timeoutMs, () => client.disconnect());
-      } catch {
-        client.disconnect();
-      }
+      await quit(client, options.timeoutMs);
     },
   };
 }

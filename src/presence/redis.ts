@@ -20,7 +20,7 @@ import { decodeEvents, decodeMember, encodeIdentity } from './codec.js';
 import { presenceKeys } from './redis-keys.js';
 import type { PresenceStore } from './store.js';
 import type { PresenceEvent } from './types.js';
-import { redisConnection, type RedisTarget } from '../broker/redis-connection.js';
+import { quit, redisConnection, type RedisTarget } from '../broker/redis-connection.js';
 
 export interface RedisPresenceOptions {
   readonly redis: RedisTarget;
@@ -192,13 +192,4 @@ export function createRedisPresenceStore({ redis, keyPrefix, ttlSeconds, timeout
     },
   };
   return store;
-}
-
-async function quit(client: Redis, timeoutMs: number): Promise<void> {
-  if (client.status === 'end') return;
-  try {
-    await withDeadline(client.quit(), timeoutMs, () => client.disconnect());
-  } catch {
-    client.disconnect();
-  }
 }

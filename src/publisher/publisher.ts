@@ -6,7 +6,8 @@
  */
 import { badUserInput, ErrorCode, RoomcastError } from '../errors.js';
 import { redisKeys } from '../broker/redis-keys.js';
-import { publishingConnection, quit, runPublish, waitSettings, type PublishSettings } from '../broker/redis-publish.js';
+import { quit } from '../broker/redis-connection.js';
+import { publishingConnection, runPublish, waitSettings, type PublishSettings } from '../broker/redis-publish.js';
 import { encodeCursor } from '../rooms/cursor.js';
 import { parseIdempotencyKey } from '../rooms/idempotency.js';
 import { encodeData, type Message } from '../rooms/message.js';

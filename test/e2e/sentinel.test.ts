@@ -238,6 +238,31 @@ describe('Redis behind Sentinel', () => {
     }
   });
 
+  it("should let a worker's process end by itself once its publisher is closed (no sentinel connection left open)", async () => {
+    const publisherModule = new URL('../../dist/publisher/index.js', import.meta.url).href;
+    const options = {
+      redisSentinels: SENTINEL_ENV.REDIS_SENTINELS,
+      redisSentinelMaster: MASTER,
+      redisUsername: AUTH.username,
+      redisPassword: AUTH.password,
+    };
+    const script = `const { createPublisher } = await import(${JSON.stringify(publisherModule)});
+      const publisher = createPublisher(${JSON.stringify(options)});
+      console.log(JSON.stringify(await publisher.publish('worker', 'e', 1)));
+      await publisher.close();`;
+    const worker = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    worker.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    worker.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await within(
+      new Promise((resolve) => worker.once('exit', resolve)),
+      10_000,
+      'the worker to exit by itself after close()',
+    ).finally(() => worker.kill('SIGKILL'));
+    expect(code, out).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ room: 'worker', seq: 1 });
+  });
+
   it('should acknowledge a publish only once a replica holds it with REDIS_WAIT_REPLICAS=1, and fail it UNAVAILABLE when none confirms', async () => {
     const waiting = await startReplica({ ...SENTINEL_ENV, REDIS_WAIT_REPLICAS: '1', BROKER_TIMEOUT_MS: '1000' });
     replicas.push(waiting);

@@ -62,7 +62,8 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
   publisher.defineCommand('roomcastRead', { numberOfKeys: 2, lua: script('read.lua') });
   publisher.defineCommand('roomcastRenew', { numberOfKeys: 2, lua: script('renew.lua') });
   reportConnection(publisher, 'publisher', log);
-  reportConnection(subscriber, 'subscriber', log);
+  // Without the ready check, 'ready' means connected, not logged in: the subscriber is ready once a PING answers.
+  const subscriberState = reportConnection(subscriber, 'subscriber', log, 'confirmed');
   publisher.on('reconnecting', () => metrics?.redisReconnect('publisher'));
   subscriber.on('reconnecting', () => metrics?.redisReconnect('subscriber'));
   settleReleases(subscriber, log);
@@ -78,13 +79,14 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
   // ioredis re-subscribes every channel when the subscriber reconnects; a PING queued behind those
   // SUBSCRIBEs answers once they are all acknowledged, and from then on nothing more can be missed.
   subscriber.on('ready', () => {
-    if (!connectedBefore) {
-      connectedBefore = true;
-      return;
-    }
+    const resumed = connectedBefore;
+    connectedBefore = true;
     subscriber.ping().then(
-      () => backend.onResume(),
-      (error: unknown) => log.warn('redis subscriber could not confirm its subscriptions', { error }),
+      () => {
+        subscriberState.ready();
+        if (resumed) backend.onResume();
+      },
+      (error: unknown) => subscriberState.failed(error instanceof Error ? error : new Error(String(error))),
     );
   });
 
@@ -149,18 +151,27 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
   return backend;
 }
 
-/** Logs each change of a connection's state once, not every failed reconnect attempt. */
-function reportConnection(client: Redis, role: string, log: Logger): void {
+/**
+ * Logs each change of a connection's state once, not every failed reconnect attempt (a wrong password
+ * fails every few tens of milliseconds). Ready on ioredis's 'ready', or, for `confirmed`, when the
+ * caller says so (a connection without the ready check), and only then does an error repeat.
+ */
+function reportConnection(client: Redis, role: string, log: Logger, readyOn: 'ready' | 'confirmed' = 'ready') {
   let lastError = '';
-  client.on('ready', () => {
-    lastError = '';
-    log.info('redis connection ready', { role });
-  });
-  client.on('error', (error: Error) => {
-    if (error.message === lastError) return;
-    lastError = error.message;
-    log.warn('redis connection error', { role, error });
-  });
+  const state = {
+    ready() {
+      lastError = '';
+      log.info('redis connection ready', { role });
+    },
+    failed(error: Error) {
+      if (error.message === lastError) return;
+      lastError = error.message;
+      log.warn('redis connection error', { role, error });
+    },
+  };
+  if (readyOn === 'ready') client.on('ready', () => state.ready());
+  client.on('error', (error: Error) => state.failed(error));
+  return state;
 }
 
 /**

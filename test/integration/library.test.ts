@@ -379,6 +379,34 @@ describe('options', () => {
   });
 });
 
+describe('a wrong Redis password', () => {
+  it('logs each connection error once, never "ready", however often the connections retry', async () => {
+    const redis = await RedisServer.start(await findRedisServerBinary(), {
+      args: ['--requirepass', 'right-password'],
+      auth: { username: 'default', password: 'right-password' },
+    });
+    leftovers.push(() => redis.stop());
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write: (chunk: Buffer, _encoding, done) => void (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()),
+      }),
+    );
+    const server = await roomcast({ port: 0, redisUrl: redis.url, redisPassword: 'wrong-password', logger, logLevel: undefined });
+    const { url } = await server.listen();
+    const metricsUrl = new URL('/metrics', url);
+    const reconnects = async () =>
+      Number(/^roomcast_redis_reconnects_total\{connection="subscriber"\} (\d+)$/m.exec(await (await fetch(metricsUrl)).text())?.[1] ?? 0);
+    await waitFor('the subscriber to be refused over and over', async () => (await reconnects()) >= 5, 20_000);
+    const redisLines = lines.filter((line) => String(line.msg).startsWith('redis connection'));
+    expect(redisLines.filter((line) => line.msg === 'redis connection ready')).toEqual([]);
+    // One per connection of the broker (publisher, subscriber), not one per attempt.
+    expect(redisLines.length).toBeLessThanOrEqual(2);
+    expect((await publish(url, 'lobby', 1)).body.errors?.[0]?.extensions?.code).toBe('UNAVAILABLE');
+  });
+});
+
 describe('close() with Redis', () => {
   let redis: RedisServer;
   beforeAll(async () => {

@@ -63,33 +63,28 @@ export function publisherSettings(options: PublisherOptions): PublisherSettings 
   };
 }
 
-/** Where the replicas' Redis is: exactly one of redisUrl and redisSentinels, as the replicas' own settings. */
+/** Where the replicas' Redis is: exactly one of redisUrl and redisSentinels, checked as the replicas' own settings. */
 function redisTarget(options: PublisherOptions): RedisTarget {
   const problems: string[] = [];
-  for (const name of Object.values(REDIS_OPTIONS)) {
+  const text = (name: RedisOption): string | undefined => {
     const value = options[name];
-    if (value !== undefined && typeof value !== 'string' && !(name === 'redisSentinels' && Array.isArray(value)))
-      problems.push(`${name} must be a string`);
-  }
-  const sentinels = options.redisSentinels;
-  const target =
-    problems.length === 0
-      ? parseRedisTarget(
-          {
-            url: options.redisUrl,
-            sentinels: Array.isArray(sentinels) ? sentinels.join(',') : (sentinels as string | undefined),
-            sentinelMaster: options.redisSentinelMaster,
-            username: options.redisUsername,
-            password: options.redisPassword,
-          },
-          REDIS_OPTIONS,
-          problems,
-        )
-      : undefined;
-  if (!target && problems.length === 0)
-    problems.push('set redisUrl, or redisSentinels with redisSentinelMaster: the Redis the replicas use');
-  if (!target) throw new RangeError(problems.join('; '));
-  return target;
+    if (name === 'redisSentinels' && Array.isArray(value)) return value.join(',');
+    if (value === undefined || typeof value === 'string') return value;
+    problems.push(`${name} must be a string`);
+    return undefined;
+  };
+  const settings = {
+    url: text('redisUrl'),
+    sentinels: text('redisSentinels'),
+    sentinelMaster: text('redisSentinelMaster'),
+    username: text('redisUsername'),
+    password: text('redisPassword'),
+  };
+  const target = problems.length === 0 ? parseRedisTarget(settings, REDIS_OPTIONS, problems) : undefined;
+  if (target) return target;
+  throw new RangeError(
+    problems.length > 0 ? problems.join('; ') : 'set redisUrl, or redisSentinels with redisSentinelMaster: the Redis the replicas use',
+  );
 }
 
 /** The same ranges as the server's environment variables (config.ts). */

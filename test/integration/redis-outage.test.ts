@@ -81,7 +81,6 @@ describe('Redis outage', () => {
     // A restart from the older snapshot, as a failover to a replica that had not received 3 and 4.
     await redis.kill();
     await redis.start({ keepData: true });
-    expect(await redis.command('HGET', `roomcast:{${room}}:meta`, 'seq')).toBe('2');
     // The server notices on its catch-up after reconnecting: the head (2) is behind what it delivered (4).
     expect(event(await stream.next())).toEqual({ __typename: 'HistoryGap', room, after: lost[1]!.cursor, missed: null });
     const next = await published(room, 'after');

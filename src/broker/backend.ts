@@ -60,10 +60,11 @@ export interface Backend {
   /** Set once by the broker before the first listen. */
   onMessage: (message: Message) => void;
   /**
-   * Set once by the broker: called when delivery resumes after an interruption (the Redis
-   * subscriber connection came back), since messages published meanwhile never reached `onMessage`.
+   * Set once by the broker: called when delivery of these rooms resumes after an interruption (a
+   * Redis subscriber connection came back, a room's cluster slot moved to another master), since
+   * messages published meanwhile never reached `onMessage`.
    */
-  onResume: () => void;
+  onResume: (rooms: ReadonlySet<string>) => void;
   /** True when publishes can be stored now. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

@@ -165,12 +165,21 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
     await renew(room, snapshot.epoch!, before!.seq, snapshot.seq);
     return backend.read(room, { afterSeq, limit });
   };
-  backend.onResume = () => {
+  backend.onResume = (rooms) => {
     sweep = new Map();
+    let rechecked = 0;
     try {
-      for (const subscription of subscriptions) subscription.recheck();
+      for (const subscription of subscriptions) {
+        if (!rooms.has(subscription.roomPosition.room)) continue;
+        subscription.recheck();
+        rechecked++;
+      }
     } finally {
-      log.info('message delivery resumed; subscribers catch up from history', { subscriptions: subscriptions.size, reads: sweep.size });
+      log.info('message delivery resumed; subscribers catch up from history', {
+        rooms: rooms.size,
+        subscriptions: rechecked,
+        reads: sweep.size,
+      });
       sweep = undefined;
     }
   };

@@ -1,8 +1,10 @@
 /**
  * Local fan-out: which subscribers of this replica listen to which room. The first subscriber of a
  * room makes the backend listen (one upstream subscription per room per replica, however many local
- * subscribers); the last one to leave releases it. Concurrent first subscribers share the pending
- * listen, and a failed listen is rolled back so the next subscriber retries.
+ * subscribers); the last one to leave releases it. This is the one count of a room's subscriptions:
+ * the backend is asked to listen and unlisten in turn, one request after the other settled, so it
+ * needs no count of its own. Concurrent first subscribers share the pending listen, and a failed
+ * listen is undone (what Redis answers late is released) so the next subscriber retries.
  *
  * It also watches each listened room's head for going back, which only a Redis that lost
  * acknowledged messages does (a failover, a restart from an older snapshot): a live message at or
@@ -41,6 +43,8 @@ export type OnBehind = (room: string, epoch: string, seen: number, head: number)
 
 export class Fanout {
   private readonly rooms = new Map<string, RoomGroup>();
+  /** Per room, the last listen or unlisten asked of the backend, settled: the next waits for it. */
+  private readonly upstream = new Map<string, Promise<void>>();
 
   constructor(
     private readonly backend: Pick<Backend, 'listen' | 'unlisten'>,
@@ -70,18 +74,15 @@ export class Fanout {
     const group = this.rooms.get(room);
     if (!group || !group.members.delete(member) || group.members.size > 0) return;
     this.rooms.delete(room);
-    group.listening
-      .then(() => this.backend.unlisten(room))
-      .catch((error: unknown) => this.log.warn('could not stop listening to a room', { room, error }));
+    this.inTurn(room, () => this.backend.unlisten(room)).catch((error: unknown) =>
+      this.log.warn('could not stop listening to a room', { room, error }),
+    );
   }
 
   deliver(message: Message): void {
     const group = this.rooms.get(message.room);
     if (!group) return;
     const last = group.lastLive;
-    // The same message again: the room was briefly listened to twice (a leave's release and a join's
-    // listen racing), and the backend handed it to both listeners. Once is enough.
-    if (message === last) return;
     if (last && message.epoch === last.epoch && message.seq <= last.seq) this.onBehind(message.room, message.epoch, last.seq, message.seq);
     group.lastLive = message;
     raise(group.known, message.epoch, message.seq);
@@ -120,7 +121,7 @@ export class Fanout {
   private open(room: string): RoomGroup {
     const group: RoomGroup = {
       members: new Set(),
-      listening: this.backend.listen(room),
+      listening: this.inTurn(room, () => this.backend.listen(room)),
       live: false,
       lastLive: undefined,
       known: { epoch: null, seq: 0 },
@@ -132,9 +133,22 @@ export class Fanout {
       },
       () => {
         if (this.rooms.get(room) === group) this.rooms.delete(room);
+        void this.inTurn(room, () => this.backend.unlisten(room)).catch(() => {});
       },
     );
     return group;
+  }
+
+  /** Asks the backend once its previous request for the room has settled. */
+  private inTurn(room: string, request: () => Promise<void>): Promise<void> {
+    const previous = this.upstream.get(room);
+    const asked = previous ? previous.then(request) : request();
+    const settled = asked.catch(() => {});
+    this.upstream.set(room, settled);
+    void settled.then(() => {
+      if (this.upstream.get(room) === settled) this.upstream.delete(room);
+    });
+    return asked;
   }
 }
 

@@ -7,10 +7,13 @@
  *   `host:port,...`, each may be `rediss://host:port` for TLS to the sentinels and the master) with
  *   `REDIS_SENTINEL_MASTER` (the master's name in the sentinels' configuration);
  *
- * and in both, `REDIS_USERNAME` / `REDIS_PASSWORD` for an ACL user (they win over a URL's own).
+ * - a Redis Cluster (`kind: 'cluster'`, its seed nodes): each room's keys and channel on the shard of
+ *   the room's hash tag, followed across resharding and failovers by ioredis's `Cluster`;
+ *
+ * and in all, `REDIS_USERNAME` / `REDIS_PASSWORD` for an ACL user (they win over a URL's own).
  * Exactly one place is named, or the configuration is refused, naming the variables.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { withDeadline } from '../deadline.js';
 
 interface Credentials {
@@ -18,14 +21,18 @@ interface Credentials {
   readonly password?: string | undefined;
 }
 
+interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
 export type RedisTarget =
   | (Credentials & { readonly kind: 'server'; readonly url: string })
-  | (Credentials & {
-      readonly kind: 'sentinel';
-      readonly sentinels: readonly { readonly host: string; readonly port: number }[];
-      readonly master: string;
-      readonly tls: boolean;
-    });
+  | (Credentials & { readonly kind: 'sentinel'; readonly sentinels: readonly Address[]; readonly master: string; readonly tls: boolean })
+  | (Credentials & { readonly kind: 'cluster'; readonly nodes: readonly Address[]; readonly tls: boolean });
+
+/** A connection to any target: commands on a cluster go to the shard of their keys' slot. */
+export type RedisClient = Redis | Cluster;
 
 /** The settings as given (environment variables, or a publisher's options), before parsing. */
 export interface RedisSettings {
@@ -106,16 +113,45 @@ export const FAIL_FAST = {
   autoResendUnfulfilledCommands: false,
 } as const satisfies RedisOptions;
 
+const credentials = (target: Credentials): RedisOptions => ({
+  ...(target.username !== undefined && { username: target.username }),
+  ...(target.password !== undefined && { password: target.password }),
+});
+
+/** How often a cluster client re-reads the slot map, besides when a MOVED reply or a lost node says it changed. */
+const SLOTS_REFRESH_MS = 2_000;
+
+/**
+ * A client of the target: one connection to a Redis server (`redisConnection`), or a cluster client
+ * that routes each command to the master of its keys' slot, follows MOVED and ASK, and retries
+ * TRYAGAIN (a slot being migrated) and CLUSTERDOWN (a failover) within its redirection limit.
+ */
+export function redisClient(target: RedisTarget, options: RedisOptions): RedisClient {
+  if (target.kind !== 'cluster') return redisConnection(target, options);
+  const { enableOfflineQueue, enableReadyCheck, ...nodeOptions } = options;
+  return new Cluster(
+    target.nodes.map(({ host, port }) => ({ host, port })),
+    {
+      redisOptions: { ...nodeOptions, ...credentials(target), ...(target.tls && { tls: {} }) },
+      ...(enableOfflineQueue !== undefined && { enableOfflineQueue }),
+      ...(enableReadyCheck !== undefined && { enableReadyCheck }),
+      slotsRefreshInterval: SLOTS_REFRESH_MS,
+    },
+  );
+}
+
+/** A connection to one node of a cluster target, as `redisClient` makes them (credentials, TLS). */
+export function nodeConnection(target: RedisTarget & { kind: 'cluster' }, node: Address, options: RedisOptions): Redis {
+  return new Redis({ ...options, ...credentials(target), ...(target.tls && { tls: {} }), host: node.host, port: node.port });
+}
+
 /** A connection to the target's Redis (to the master Sentinel names, followed across failovers). */
 export function redisConnection(target: RedisTarget, options: RedisOptions): Redis {
-  const credentials = {
-    ...(target.username !== undefined && { username: target.username }),
-    ...(target.password !== undefined && { password: target.password }),
-  };
-  if (target.kind === 'server') return new Redis(target.url, { ...options, ...credentials });
+  if (target.kind === 'cluster') throw new Error('a Redis Cluster has no single connection: use redisClient');
+  if (target.kind === 'server') return new Redis(target.url, { ...options, ...credentials(target) });
   return new Redis({
     ...options,
-    ...credentials,
+    ...credentials(target),
     sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
     name: target.master,
     role: 'master',
@@ -129,8 +165,9 @@ export function redisConnection(target: RedisTarget, options: RedisOptions): Red
 
 /** Where the target is, for a log line: never its password. */
 export function describeRedisTarget(target: RedisTarget): string {
-  if (target.kind === 'sentinel')
-    return `sentinel master ${target.master} via ${target.sentinels.map(({ host, port }) => `${host}:${port}`).join(',')}`;
+  const list = (nodes: readonly Address[]) => nodes.map(({ host, port }) => `${host}:${port}`).join(',');
+  if (target.kind === 'sentinel') return `sentinel master ${target.master} via ${list(target.sentinels)}`;
+  if (target.kind === 'cluster') return `cluster via ${list(target.nodes)}`;
   const url = new URL(target.url);
   url.password = url.password && '***';
   return url.toString();
@@ -142,7 +179,7 @@ export function describeRedisTarget(target: RedisTarget): string {
  * a connection through Sentinel needs: QUIT leaves its connections to the sentinels (the failover
  * detector's) open, and they would keep the process alive.
  */
-export async function quit(client: Redis, timeoutMs: number): Promise<void> {
+export async function quit(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status !== 'end') {
     const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
     try {

@@ -5,15 +5,16 @@
  * PROTOCOL_VERSION, which the script also writes into each room's meta hash.
  */
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { Cluster, type Redis } from 'ioredis';
 import { ErrorCode, RoomcastError } from '../errors.js';
 import { decodeMessage, encodeExclude, encodeSender, type Message } from '../rooms/message.js';
 import { newEpoch } from './epoch.js';
-import { FAIL_FAST, redisConnection, type RedisTarget } from './redis-connection.js';
+import { FAIL_FAST, redisClient, type RedisClient, type RedisTarget } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
-/** Version of the documented layout and script contract; publish.lua's VERSION says the same. */
-export const PROTOCOL_VERSION = 1;
+/** Version of the documented script contract and layout; publish.lua's VERSION says the same. */
+export const PROTOCOL_VERSION = 2;
 
 /** Where the script lives: read from this file's directory, in the sources and in the built package alike. */
 export const PUBLISH_SCRIPT_URL = new URL('./scripts/publish.lua', import.meta.url);
@@ -42,11 +43,11 @@ export interface PublishRequest {
   readonly exclude?: string | null | undefined;
 }
 
-/** A connection that can run the publish script (ioredis's defineCommand: EVALSHA, EVAL once on NOSCRIPT). */
-export interface PublishingRedis extends Redis {
-  /** Two keys (meta, log), or three with an idempotency key: their number comes first. */
+/** A client that can run the publish script (ioredis's defineCommand: EVALSHA, EVAL once on NOSCRIPT). */
+export type PublishingRedis = RedisClient & {
+  /** Three keys (meta, log, channel), or four with an idempotency key: their number comes first. */
   roomcastPublish(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<string>;
-}
+};
 
 /**
  * The connection commands go through. No offline queue and no retries: a publish either reaches
@@ -54,7 +55,7 @@ export interface PublishingRedis extends Redis {
  * command. The one place the server and the publisher turn Redis settings into a connection.
  */
 export function publishingConnection(target: RedisTarget, timeoutMs: number, connectionName: string): PublishingRedis {
-  const client = redisConnection(target, { ...FAIL_FAST, commandTimeout: timeoutMs, connectionName }) as PublishingRedis;
+  const client = redisClient(target, { ...FAIL_FAST, commandTimeout: timeoutMs, connectionName }) as PublishingRedis;
   client.defineCommand('roomcastPublish', { lua: readFileSync(PUBLISH_SCRIPT_URL, 'utf8') });
   return client;
 }
@@ -68,13 +69,14 @@ export function waitSettings(waitReplicas: number, timeoutMs: number): Pick<Publ
 export async function runPublish(client: PublishingRedis, settings: PublishSettings, request: PublishRequest): Promise<Message> {
   const { keys } = settings;
   const { room, idempotencyKey } = request;
-  const scriptKeys = [keys.meta(room), keys.log(room)];
+  const scriptKeys = [keys.meta(room), keys.log(room), keys.channel(room)];
   if (idempotencyKey !== undefined) scriptKeys.push(keys.idempotency(room, request.sender, idempotencyKey));
   const json = await client.roomcastPublish(
     scriptKeys.length,
     ...scriptKeys,
     newEpoch(),
-    keys.channel(room),
+    // A cluster's subscribers listen per shard (SSUBSCRIBE): only SPUBLISH reaches them.
+    client.isCluster ? 'SPUBLISH' : 'PUBLISH',
     room,
     request.event,
     request.dataJson,
@@ -86,7 +88,7 @@ export async function runPublish(client: PublishingRedis, settings: PublishSetti
     // A party key: encoded here too, never spliced raw.
     encodeExclude(request.exclude ?? null),
   );
-  if (settings.waitReplicas > 0) await confirmReplicated(client, settings);
+  if (settings.waitReplicas > 0) await confirmReplicated(connectionOf(client, keys.meta(room)), settings);
   return decodeMessage(json);
 }
 
@@ -96,11 +98,24 @@ export async function runPublish(client: PublishingRedis, settings: PublishSetti
  * stored and sent all the same: the error says to retry with the idempotency key, which answers with
  * the stored message and waits again.
  */
-async function confirmReplicated(client: PublishingRedis, settings: PublishSettings): Promise<void> {
+async function confirmReplicated(client: Redis, settings: PublishSettings): Promise<void> {
   const held = Number(await client.call('WAIT', settings.waitReplicas, settings.waitTimeoutMs));
   if (held >= settings.waitReplicas) return;
   throw new RoomcastError(
     ErrorCode.UNAVAILABLE,
     `the message was stored, but ${held} of the ${settings.waitReplicas} Redis replicas asked for (REDIS_WAIT_REPLICAS) confirmed it within ${settings.waitTimeoutMs} ms, so a failover could lose it: retry with its idempotencyKey`,
   );
+}
+
+/** The connection a command on `key` went through: WAIT counts that connection's writes, so it must go there too. */
+function connectionOf(client: RedisClient, key: string): Redis {
+  if (!(client instanceof Cluster)) return client;
+  const master = client.slots[calculateSlot(key)]?.[0];
+  const node = client.nodes('master').find(({ options }) => `${options.host}:${options.port}` === master);
+  if (!node)
+    throw new RoomcastError(
+      ErrorCode.UNAVAILABLE,
+      'the message was stored, but its Redis Cluster shard moved before WAIT: retry with its idempotencyKey',
+    );
+  return node;
 }

@@ -1,23 +1,26 @@
 /**
  * The Redis backend, for several replicas. Per room: a meta hash (epoch, seq) and a history stream
- * whose entry ids are the seqs, written by one Lua script that also PUBLISHes the stored message, so
+ * whose entry ids are the seqs, written by one Lua script that also publishes the stored message, so
  * every replica sees one order; and a string per idempotency key used, holding its message for the
- * idempotency window, checked and set by the same script. Fan-out to replicas goes through
- * graphql-redis-subscriptions' RedisPubSub on our own ioredis clients: one publisher and one
- * subscriber connection per replica, one channel subscription per listened room.
+ * idempotency window, checked and set by the same script. A room's keys and channel share its hash
+ * tag, so on a Redis Cluster all of them live on one shard, and the script sends with SPUBLISH there.
+ *
+ * The backend owns its clients: one for commands (a connection, or a cluster client routing each
+ * command to its slot's master), and the subscribe side (redis-channels.ts): one connection, or one
+ * per cluster master.
  */
 import { readFileSync } from 'node:fs';
-import { RedisPubSub } from 'graphql-redis-subscriptions';
-import { Redis } from 'ioredis';
-import { withDeadline } from '../deadline.js';
+import type { Cluster } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { BrokerMetrics } from './metrics.js';
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '../rooms/idempotency.js';
-import { decodeMessage, type Message } from '../rooms/message.js';
+import { decodeMessage } from '../rooms/message.js';
 import type { Backend, RoomSnapshot } from './backend.js';
-import { quit, redisConnection, type RedisTarget } from './redis-connection.js';
+import { plainChannels, type ChannelEvents, type RoomChannels } from './redis-channels.js';
+import { quit, redisConnection, type RedisClient, type RedisTarget } from './redis-connection.js';
 import { redisKeys } from './redis-keys.js';
 import { publishingConnection, runPublish, waitSettings, type PublishingRedis, type PublishSettings } from './redis-publish.js';
+import { shardedChannels } from './sharded-channels.js';
 
 export interface RedisBackendOptions {
   readonly redis: RedisTarget;
@@ -37,10 +40,10 @@ export interface RedisBackendOptions {
 
 type ReadReply = [string | null, number, string[]];
 
-interface RoomcastRedis extends PublishingRedis {
+type RoomcastRedis = PublishingRedis & {
   roomcastRead(meta: string, log: string, ...args: (string | number)[]): Promise<ReadReply>;
   roomcastRenew(meta: string, log: string, epoch: string): Promise<number>;
-}
+};
 
 const script = (name: string): string => readFileSync(new URL(`./scripts/${name}`, import.meta.url), 'utf8');
 
@@ -57,38 +60,41 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
   };
   // Fails a publish UNAVAILABLE rather than queueing or retrying it (redis-publish.ts).
   const publisher = publishingConnection(options.redis, timeoutMs, 'roomcast:publisher') as RoomcastRedis;
-  // enableReadyCheck: false avoids ioredis 5's race between its INFO ready check and SUBSCRIBE (#2037).
-  const subscriber = redisConnection(options.redis, { enableReadyCheck: false, connectionName: 'roomcast:subscriber' });
   publisher.defineCommand('roomcastRead', { numberOfKeys: 2, lua: script('read.lua') });
   publisher.defineCommand('roomcastRenew', { numberOfKeys: 2, lua: script('renew.lua') });
-  reportConnection(publisher, 'publisher', log);
-  // Without the ready check, 'ready' means connected, not logged in: the subscriber is ready once a PING answers.
-  const subscriberState = reportConnection(subscriber, 'subscriber', log, 'confirmed');
+  const publisherState = connectionState('publisher', log);
+  publisher.on('ready', () => publisherState());
+  publisher.on('error', (error: Error) => publisherState(error));
   publisher.on('reconnecting', () => metrics?.redisReconnect('publisher'));
-  subscriber.on('reconnecting', () => metrics?.redisReconnect('subscriber'));
-  settleReleases(subscriber, log);
 
-  const pubsub = new RedisPubSub({
-    publisher,
-    subscriber,
-    deserializer: (source) => decodeMessage(source.toString()),
-  });
-  const subscriptionIds = new Map<string, number[]>();
+  /** The room a channel belongs to: `<prefix>{<room>}`. */
+  const roomOf = (channel: string) => channel.slice(options.keyPrefix.length + 1, -1);
+  const states = new Map<string, (error?: Error) => void>();
+  const events: ChannelEvents = {
+    message(channel, payload) {
+      const room = roomOf(channel);
+      let message;
+      try {
+        message = decodeMessage(payload);
+      } catch {
+        message = undefined;
+      }
+      if (message?.room !== room) {
+        log.error('dropped a malformed message from Redis', { room });
+        return;
+      }
+      backend.onMessage(message);
+    },
+    resumed: (channels) => backend.onResume(new Set(channels.map(roomOf))),
+    state(role, error) {
+      let report = states.get(role);
+      if (!report) states.set(role, (report = connectionState(role, log)));
+      report(error);
+    },
+    reconnecting: () => metrics?.redisReconnect('subscriber'),
+  };
+  const channels = subscribeSide(publisher, options.redis, timeoutMs, events, log);
   let closed = false;
-  let connectedBefore = false;
-  // ioredis re-subscribes every channel when the subscriber reconnects; a PING queued behind those
-  // SUBSCRIBEs answers once they are all acknowledged, and from then on nothing more can be missed.
-  subscriber.on('ready', () => {
-    const resumed = connectedBefore;
-    connectedBefore = true;
-    subscriber.ping().then(
-      () => {
-        subscriberState.ready();
-        if (resumed) backend.onResume();
-      },
-      (error: unknown) => subscriberState.failed(error instanceof Error ? error : new Error(String(error))),
-    );
-  });
 
   const backend: Backend = {
     kind: 'redis',
@@ -108,33 +114,11 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
 
     renewEpoch: async (room, epoch) => (await publisher.roomcastRenew(keys.meta(room), keys.log(room), epoch)) === 1,
 
-    async listen(room) {
-      const subscribed = pubsub.subscribe(keys.channel(room), (message: Message | string) => {
-        if (typeof message === 'string' || message.room !== room) {
-          log.error('dropped a malformed message from Redis', { room });
-          return;
-        }
-        backend.onMessage(message);
-      });
-      const id = await withDeadline(subscribed, timeoutMs, () => {
-        subscribed.then((lateId) => pubsub.unsubscribe(lateId)).catch(() => {});
-        throw new Error(`Redis did not answer SUBSCRIBE within ${timeoutMs} ms`);
-      });
-      const ids = subscriptionIds.get(room) ?? [];
-      ids.push(id);
-      subscriptionIds.set(room, ids);
-    },
-
-    async unlisten(room) {
-      const ids = subscriptionIds.get(room);
-      const id = ids?.pop();
-      if (id === undefined) return;
-      if (ids!.length === 0) subscriptionIds.delete(room);
-      pubsub.unsubscribe(id);
-    },
+    listen: (room) => channels.listen(keys.channel(room)),
+    unlisten: (room) => channels.unlisten(keys.channel(room)),
 
     async ready() {
-      if (closed || publisher.status !== 'ready' || subscriber.status !== 'ready') return false;
+      if (closed || publisher.status !== 'ready' || !channels.ready()) return false;
       try {
         return (await publisher.ping()) === 'PONG';
       } catch {
@@ -145,48 +129,33 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all([quit(publisher, timeoutMs), quit(subscriber, timeoutMs)]);
+      await Promise.all([quit(publisher, timeoutMs), channels.close()]);
     },
   };
   return backend;
 }
 
-/**
- * Logs each change of a connection's state once, not every failed reconnect attempt (a wrong password
- * fails every few tens of milliseconds). Ready on ioredis's 'ready', or, for `confirmed`, when the
- * caller says so (a connection without the ready check), and only then does an error repeat.
- */
-function reportConnection(client: Redis, role: string, log: Logger, readyOn: 'ready' | 'confirmed' = 'ready') {
-  let lastError = '';
-  const state = {
-    ready() {
-      lastError = '';
-      log.info('redis connection ready', { role });
-    },
-    failed(error: Error) {
-      if (error.message === lastError) return;
-      lastError = error.message;
-      log.warn('redis connection error', { role, error });
-    },
-  };
-  if (readyOn === 'ready') client.on('ready', () => state.ready());
-  client.on('error', (error: Error) => state.failed(error));
-  return state;
+/** The subscribe side of the target: sharded on a cluster (whose slot map the command client keeps). */
+function subscribeSide(client: RedisClient, target: RedisTarget, timeoutMs: number, events: ChannelEvents, log: Logger): RoomChannels {
+  if (target.kind === 'cluster') return shardedChannels(client as Cluster, target, timeoutMs, events, log);
+  // enableReadyCheck: false avoids ioredis 5's race between its INFO ready check and SUBSCRIBE (#2037).
+  const subscriber = redisConnection(target, { enableReadyCheck: false, connectionName: 'roomcast:subscriber' });
+  return plainChannels(subscriber, timeoutMs, events, log);
 }
 
 /**
- * graphql-redis-subscriptions sends UNSUBSCRIBE and PUNSUBSCRIBE when a room is released without
- * awaiting or catching them: when the connection closes before Redis answers (a blip, a shutdown),
- * ioredis rejects them and nobody handles it, which ends the process. Their outcome does not matter
- * (a closed connection holds no subscription), so it is caught here, on the client RedisPubSub uses.
+ * Logs each change of a connection's state once, not every failed reconnect attempt (a wrong password
+ * fails every few tens of milliseconds): called without an error when it is ready, with one when it failed.
  */
-function settleReleases(subscriber: Redis, log: Logger): void {
-  for (const command of ['unsubscribe', 'punsubscribe'] as const) {
-    const send = subscriber[command].bind(subscriber) as (...channels: string[]) => Promise<unknown>;
-    subscriber[command] = ((...channels: string[]) => {
-      const sent = send(...channels);
-      sent.catch((error: unknown) => log.debug('redis: a release was not answered', { command, error }));
-      return sent;
-    }) as Redis[typeof command];
-  }
+function connectionState(role: string, log: Logger): (error?: Error) => void {
+  let lastError: string | undefined;
+  return (error) => {
+    if (!error) {
+      lastError = '';
+      log.info('redis connection ready', { role });
+    } else if (error.message !== lastError) {
+      lastError = error.message;
+      log.warn('redis connection error', { role, error });
+    }
+  };
 }

@@ -3,10 +3,10 @@
  * a publish made while it connects, or reconnects after Redis came back, waits for it instead of
  * failing at once; past the deadline it fails.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../broker/redis-connection.js';
 import { withDeadline } from '../deadline.js';
 
-export async function untilReady(client: Redis, timeoutMs: number): Promise<void> {
+export async function untilReady(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return;
   if (client.status === 'end') throw new Error('the connection is closed');
   let onReady = () => {};

@@ -310,7 +310,7 @@ describe('the protocol version in the stored data', () => {
     target = await server({ REDIS_URL: redis.url });
   });
 
-  it('should write v=1 into the meta hash of every room it publishes to', async () => {
+  it('should write layout version 1 (v=1) into the meta hash of every room it publishes to', async () => {
     const room = newRoom();
     await publisherOf().publish(room, 'e', 1);
     await mutate(target, { room: `${room}-m`, data: 1 });
@@ -339,7 +339,8 @@ describe('the protocol version in the stored data', () => {
     const failure = await refusal(publisherOf().publish(room, 'e', 1));
     expect(failure).toEqual({
       code: 'UNAVAILABLE',
-      message: 'Redis refused the publish: ROOMCAST_PROTOCOL the room was written by protocol version 2; this script is version 1',
+      message:
+        'Redis refused the publish: ROOMCAST_PROTOCOL the room was written in layout version 2; this script (protocol version 2) writes layout version 1',
     });
     expect((await post(target, { room, data: 1 })).errors?.[0]?.extensions?.code).toBe('UNAVAILABLE');
     expect(await redis.command('HGETALL', keys.meta(room))).toEqual(['epoch', 'futureEp', 'seq', '5', 'v', '2']);

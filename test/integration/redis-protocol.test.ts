@@ -26,6 +26,8 @@ const doc = readFileSync(join(root, 'docs/redis-protocol.md'), 'utf8');
 const script = readFileSync(PUBLISH_SCRIPT_URL, 'utf8');
 const run = promisify(execFile);
 const keys = redisKeys('roomcast:');
+/** What the script writes as `v` into each room's meta hash. */
+const LAYOUT_VERSION = /^local LAYOUT = '(\d+)'$/m.exec(script)![1]!;
 
 /** The doc's one shell block: the example. */
 const example = (() => {
@@ -48,8 +50,11 @@ function redisCliDir(serverBin: string): string {
 }
 
 describe('the version', () => {
-  it('should be the same in the doc, the script, the stored data and PROTOCOL_VERSION', () => {
-    expect(/^\*\*Protocol version: (\d+)\*\*$/m.exec(doc)?.[1]).toBe(String(PROTOCOL_VERSION));
+  it('should be the same in the doc, the script and PROTOCOL_VERSION, and the layout version in the doc and the script', () => {
+    expect(/^\*\*Protocol version: (\d+)\*\* \(stored layout version (\d+)\)$/m.exec(doc)?.slice(1)).toEqual([
+      String(PROTOCOL_VERSION),
+      LAYOUT_VERSION,
+    ]);
     expect(/^local VERSION = '(\d+)'$/m.exec(script)?.[1]).toBe(String(PROTOCOL_VERSION));
     expect(/^- \*\*(\d+)\*\*: the layout and script above/m.exec(doc)?.[1]).toBe(String(PROTOCOL_VERSION));
   });
@@ -140,20 +145,23 @@ describe('the example, run as written', () => {
     const next = await probe();
     expect(next.seq).toBe(reply.seq + 1);
     for (const stream of streams) expect(seqOf(await stream.next())).toBe(next.seq);
-    expect(await redis.command('HGET', keys.meta(room), 'v')).toBe(String(PROTOCOL_VERSION));
+    expect(await redis.command('HGET', keys.meta(room), 'v')).toBe(LAYOUT_VERSION);
   });
 
   it('should have the script refuse each malformed argument, writing nothing', async () => {
     const client = redis.client();
     try {
       const room = 'checked';
-      const good = ['epochAbc', keys.channel(room), room, 'e', '{"n":1}', '1000', '86400000', 'null', '600000', ''];
+      const good = ['epochAbc', 'PUBLISH', room, 'e', '{"n":1}', '1000', '86400000', 'null', '600000', ''];
+      const scriptKeys = [keys.meta(room), keys.log(room), keys.channel(room)];
       const call = (args: string[], idem = false) =>
-        client.eval(script, idem ? 3 : 2, keys.meta(room), keys.log(room), ...(idem ? [keys.idempotency(room, null, 'k')] : []), ...args);
+        client.eval(script, idem ? 4 : 3, ...scriptKeys, ...(idem ? [keys.idempotency(room, null, 'k')] : []), ...args);
       const malformed: [number, string][] = [
         [0, ''],
         [0, 'a'.repeat(33)],
         [0, 'a:b'],
+        [1, 'publish'],
+        [1, 'XADD'],
         [2, 'two words'],
         [2, 'r'.repeat(129)],
         [2, 'a"b'],

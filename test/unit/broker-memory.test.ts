@@ -43,7 +43,7 @@ describe('memory broker, when delivery resumes after an outage', () => {
     await broker.publish('a', 'e', '2');
     backend.onMessage = deliver;
     reads = 0;
-    backend.onResume();
+    backend.onResume(new Set(rooms));
 
     for (const [i, subscription] of subscriptions.entries()) {
       if (rooms[i % 2] === 'a') expect((await subscription.next()).value).toMatchObject({ room: 'a', seq: 2, data: 2 });

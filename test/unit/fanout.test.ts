@@ -40,17 +40,6 @@ describe('Fanout: a head that goes back', () => {
     expect(delivered).toEqual([1, 2, 3, 4, 3, 4, 1]);
   });
 
-  it('should deliver the same message handed over twice (a room briefly listened to twice) once, as no rollback', async () => {
-    const { fanout, behind, delivered } = await listened();
-    const twice = message('E', 2);
-    fanout.deliver(message('E', 1));
-    fanout.deliver(twice);
-    fanout.deliver(twice);
-    fanout.deliver(message('E', 3));
-    expect(behind).toEqual([]);
-    expect(delivered).toEqual([1, 2, 3]);
-  });
-
   it('should report a read behind what was seen before it was sent, and not one a live message overtook', async () => {
     const { fanout, behind } = await listened();
     fanout.deliver(message('E', 5));
@@ -72,5 +61,61 @@ describe('Fanout: a head that goes back', () => {
     expect(fanout.observeRead('r', fanout.knownHead('r'), snapshot('F', 1))).toBe(false);
     expect(fanout.observeRead('r', fanout.knownHead('r'), snapshot(null, 0))).toBe(false);
     expect(behind).toHaveLength(2);
+  });
+});
+
+describe('Fanout: the one count of a room', () => {
+  /** A backend whose every request waits until the test settles it. */
+  function manualBackend() {
+    const calls: string[] = [];
+    const pending: { settle: (ok: boolean) => void }[] = [];
+    const request = (name: string) => (room: string) => {
+      calls.push(`${name} ${room}`);
+      return new Promise<void>((resolve, reject) => pending.push({ settle: (ok) => (ok ? resolve() : reject(new Error('refused'))) }));
+    };
+    return { backend: { listen: request('listen'), unlisten: request('unlisten') }, calls, pending };
+  }
+  const settled = () => new Promise((resolve) => setImmediate(resolve));
+  const member = () => ({ deliver: () => {} });
+
+  it('should listen once for many members, and ask for a room again only after the previous request settled', async () => {
+    const { backend, calls, pending } = manualBackend();
+    const fanout = new Fanout(backend, createLogger('silent'));
+    const [a, b, c] = [member(), member(), member()];
+    const joined = Promise.all([fanout.join('r', a), fanout.join('r', b)]);
+    fanout.leave('r', a);
+    fanout.leave('r', b); // the last leaves while the listen is still unanswered
+    const again = fanout.join('r', c);
+    await settled();
+    expect(calls).toEqual(['listen r']);
+    pending.shift()!.settle(true);
+    await joined;
+    await settled();
+    expect(calls).toEqual(['listen r', 'unlisten r']);
+    pending.shift()!.settle(true);
+    await settled();
+    expect(calls).toEqual(['listen r', 'unlisten r', 'listen r']);
+    expect(fanout.isLive('r')).toBe(false);
+    pending.shift()!.settle(true);
+    await again;
+    expect(fanout.isLive('r')).toBe(true);
+  });
+
+  it('should undo a failed listen before the next member listens again', async () => {
+    const { backend, calls, pending } = manualBackend();
+    const fanout = new Fanout(backend, createLogger('silent'));
+    const failed = fanout.join('r', member());
+    pending.shift()!.settle(false);
+    await expect(failed).rejects.toThrow('refused');
+    expect(fanout.roomCount).toBe(0);
+    const retried = fanout.join('r', member());
+    await settled();
+    expect(calls).toEqual(['listen r', 'unlisten r']);
+    pending.shift()!.settle(true);
+    await settled();
+    expect(calls).toEqual(['listen r', 'unlisten r', 'listen r']);
+    pending.shift()!.settle(true);
+    await retried;
+    expect(fanout.roomCount).toBe(1);
   });
 });

@@ -1,0 +1,97 @@
+/**
+ * A test-owned Redis Cluster: three masters with one replica each, six redis-server processes on free
+ * loopback ports, joined by `redis-cli --cluster create`. Nodes time out after a second, so a killed
+ * master's replica takes over within a few seconds.
+ */
+import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { RedisServer } from './redis-server.js';
+import { waitFor } from './wait.js';
+
+const run = promisify(execFile);
+
+/** redis-cli beside the tests' redis-server, else on the PATH. */
+export function findRedisCli(serverBin: string): string {
+  for (const dir of [dirname(serverBin), ...(process.env.PATH ?? '').split(delimiter)]) {
+    const candidate = join(dir, 'redis-cli');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  throw new Error('Redis Cluster tests need redis-cli (Debian/Ubuntu: redis-tools, installed with redis-server)');
+}
+
+export class RedisCluster {
+  private constructor(
+    readonly nodes: readonly RedisServer[],
+    private readonly cliBin: string,
+  ) {}
+
+  static async start(bin: string, { masters = 3 } = {}): Promise<RedisCluster> {
+    const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000'];
+    const nodes = await Promise.all(Array.from({ length: masters * 2 }, () => RedisServer.start(bin, { args })));
+    const cluster = new RedisCluster(nodes, findRedisCli(bin));
+    await cluster.cli('--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '1', '--cluster-yes');
+    await cluster.settled();
+    return cluster;
+  }
+
+  /** `host:port,...` of every node, as REDIS_CLUSTER_NODES takes them. */
+  get seeds(): string {
+    return this.nodes.map((node) => `127.0.0.1:${node.port}`).join(',');
+  }
+
+  get addresses(): { host: string; port: number }[] {
+    return this.nodes.map((node) => ({ host: '127.0.0.1', port: node.port }));
+  }
+
+  /** Runs redis-cli with these arguments; resolves with its output. */
+  async cli(...args: string[]): Promise<string> {
+    const { stdout } = await run(this.cliBin, args, { timeout: 60_000 });
+    return stdout;
+  }
+
+  /** Waits until every node says the cluster is ok and agrees on which nodes are masters of slots. */
+  async settled(): Promise<void> {
+    await waitFor(
+      'the Redis Cluster to agree',
+      async () => {
+        const views = await Promise.all(
+          this.nodes.map(async (node) => {
+            const info = (await node.command('CLUSTER', 'INFO').catch(() => '')) as string;
+            if (!info.includes('cluster_state:ok')) return undefined;
+            return JSON.stringify(await this.mastersSeenBy(node));
+          }),
+        );
+        return views.every((view) => view !== undefined && view === views[0]);
+      },
+      30_000,
+    );
+  }
+
+  /** The node that is master of a key's (or shard channel's) slot now, as the first node that answers sees it. */
+  async masterOf(key: string): Promise<RedisServer> {
+    for (const node of this.nodes) {
+      const slot = (await node.command('CLUSTER', 'KEYSLOT', key).catch(() => undefined)) as number | undefined;
+      if (slot === undefined) continue; // a node killed by the test
+      const master = (await this.mastersSeenBy(node)).find(([from, to]) => slot >= from && slot <= to);
+      return this.nodes.find((candidate) => candidate.port === master?.[2])!;
+    }
+    throw new Error('no node of the cluster answers');
+  }
+
+  /** Every slot range and the port of its master, as a node sees it. */
+  private async mastersSeenBy(node: RedisServer): Promise<[number, number, number][]> {
+    const slots = (await node.command('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+    return slots.map(([from, to, [, port]]) => [from, to, port] as [number, number, number]).sort((a, b) => a[0] - b[0]);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.stop()));
+  }
+}

@@ -2,11 +2,12 @@
  * Revocations: `revoke(user)` refuses, on every replica, the tokens of that user issued at or before
  * that second (their `iat`), and ends the user's live sessions everywhere within a second. Held for
  * AUTH_MAX_TOKEN_LIFETIME_SECONDS, the longest a token may live. In Redis (a key per user, and a
- * channel that tells every replica) or, with the embedded broker, in this process.
+ * channel that tells every replica: on a Redis Cluster a classic one, which every node forwards, as
+ * revocations are rare) or, with the embedded broker, in this process.
  */
 import type { Logger } from '../log.js';
 import type { RevocationCheck } from './authenticator.js';
-import { redisConnection, type RedisTarget } from '../broker/redis-connection.js';
+import { redisClient, type RedisTarget } from '../broker/redis-connection.js';
 
 export interface Revocations extends RevocationCheck {
   /** Revokes the user's tokens issued up to now; resolves to that instant, in seconds since the epoch. */
@@ -52,14 +53,14 @@ export interface RedisRevocationOptions {
 export function redisRevocations({ redis, keyPrefix, lifetimeSeconds, timeoutMs, log }: RedisRevocationOptions): Revocations {
   const key = (user: string) => `${keyPrefix}revoked:${user}`;
   const channel = `${keyPrefix}revocations`;
-  const client = redisConnection(redis, {
+  const client = redisClient(redis, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: timeoutMs,
     connectionName: 'roomcast:revocations',
   });
   // enableReadyCheck: false avoids ioredis 5's race between its INFO ready check and SUBSCRIBE (#2037).
-  const subscriber = redisConnection(redis, { enableReadyCheck: false, connectionName: 'roomcast:revocations-subscriber' });
+  const subscriber = redisClient(redis, { enableReadyCheck: false, connectionName: 'roomcast:revocations-subscriber' });
   for (const connection of [client, subscriber]) connection.on('error', (error) => log.debug('revocations: redis error', { error }));
   const cache = new Map<string, { at: number | undefined; readAt: number }>();
   const listeners: ((user: string, at: number) => void)[] = [];

@@ -5,14 +5,13 @@
  * lists at most INSPECTOR_MAX_ROOMS rooms, and at most MAX_REPLICAS reports are read.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { decodeReport, encodeReport } from './codec.js';
 import type { RoomDirectory } from './directory.js';
 import type { LocalReporter } from './local.js';
 import { inspectorKeys } from './redis-keys.js';
 import type { ReplicaReport } from './types.js';
-import { quit, redisConnection, type RedisTarget } from '../broker/redis-connection.js';
+import { quit, redisClient, type RedisClient, type RedisTarget } from '../broker/redis-connection.js';
 
 export interface RedisDirectoryOptions {
   readonly redis: RedisTarget;
@@ -31,16 +30,16 @@ const MAX_REPLICAS = 1000;
 /** Intervals a report outlives its writing: one missed write (a GC pause, a slow Redis) is not death. */
 const LIFETIME_INTERVALS = 3;
 
-interface InspectorRedis extends Redis {
+type InspectorRedis = RedisClient & {
   inspectorReport(index: string, key: string, instance: string, report: string, ttlMs: number): Promise<number>;
-}
+};
 
 export function createRedisDirectory(local: LocalReporter, options: RedisDirectoryOptions): RoomDirectory {
   const { instance, intervalMs, log } = options;
   const keys = inspectorKeys(options.keyPrefix);
   const ttlMs = intervalMs * LIFETIME_INTERVALS;
   // No offline queue: a report either reaches Redis now or is replaced by the next one.
-  const client = redisConnection(options.redis, {
+  const client = redisClient(options.redis, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: options.timeoutMs,

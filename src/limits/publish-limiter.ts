@@ -11,7 +11,7 @@ import { withDeadline } from '../deadline.js';
 import type { Logger } from '../log.js';
 import { rateLimited } from './errors.js';
 import { durationOf, type Rate } from './settings.js';
-import { FAIL_FAST, quit, redisConnection, type RedisTarget } from '../broker/redis-connection.js';
+import { FAIL_FAST, quit, redisClient, type RedisTarget } from '../broker/redis-connection.js';
 
 export interface PublishLimiter {
   /** Counts one publish by `key`; RATE_LIMITED (with the wait) when that is one too many. */
@@ -44,7 +44,8 @@ export function createPublishLimiter(options: PublishLimiterOptions): PublishLim
   }
 
   // Like the broker's publisher: a count either reaches Redis now or fails, never queued for later.
-  const client = redisConnection(options.redis, { ...FAIL_FAST, commandTimeout: options.timeoutMs, connectionName: 'roomcast:ratelimit' });
+  // One key per identity: on a Redis Cluster, on that key's shard.
+  const client = redisClient(options.redis, { ...FAIL_FAST, commandTimeout: options.timeoutMs, connectionName: 'roomcast:ratelimit' });
   // Connection errors are not logged one by one: the broker's connections report the outage, and
   // failOpen says what it means for the limit.
   client.on('error', () => {});

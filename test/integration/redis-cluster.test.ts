@@ -1,6 +1,9 @@
 /**
- * The Redis backend on a Redis Cluster (three masters, three replicas, started here): the broker
- * contract as on one Redis, and what sharding adds. Each room's keys and channel live on the master of
+ * Roomcast's Redis parts on a Redis Cluster (three masters, three replicas, started here): the broker
+ * and presence contracts as on one Redis, and what sharding adds. Presence: a silent replica's members
+ * in rooms on every master are reaped.
+ *
+ * The broker: Each room's keys and channel live on the master of
  * its hash tag's slot; a replica subscribes there with SSUBSCRIBE, one connection per master; a shard
  * whose subscriber connection drops re-reads the history of its own rooms only; a room's slot moved to
  * another master (`redis-cli --cluster reshard`) while it is published to loses nothing and repeats
@@ -14,8 +17,12 @@ import { createRedisBackend } from '../../src/broker/redis.js';
 import type { RedisTarget } from '../../src/broker/redis-connection.js';
 import type { SubscriptionEvent } from '../../src/broker/subscription.js';
 import { createLogger } from '../../src/log.js';
+import { createPresence, type Presence } from '../../src/presence/presence.js';
+import { createRedisPresenceStore } from '../../src/presence/redis.js';
+import type { PresenceEvent } from '../../src/presence/types.js';
 import { isHistoryGap, type Message } from '../../src/rooms/message.js';
 import { describeBrokerContract } from '../contracts/broker.contract.js';
+import { describePresenceContract } from '../contracts/presence.contract.js';
 import { RedisCluster } from '../helpers/redis-cluster.js';
 import type { RedisServer } from '../helpers/redis-server.js';
 import { waitFor, within } from '../helpers/wait.js';
@@ -66,6 +73,24 @@ describeBrokerContract('redis cluster', async ({ historySize, idempotencyTtlSeco
     close: () => broker.close(),
   };
 });
+
+/** Presence replicas over the cluster, on a key prefix of their own, closed by `close`. */
+function presenceReplicas(prefix = `presence-${Math.random().toString(36).slice(2, 8)}:`) {
+  const made: Presence[] = [];
+  return {
+    replica(graceMs: number, ttlSeconds = 30): Presence {
+      const store = createRedisPresenceStore({ redis: target(), keyPrefix: prefix, ttlSeconds, timeoutMs: 2_000, log: silent });
+      const presence = createPresence(store, { graceMs, timeoutMs: 2_000, log: silent });
+      made.push(presence);
+      return presence;
+    },
+    close: async () => {
+      for (const presence of made.splice(0)) await presence.close();
+    },
+  };
+}
+
+describePresenceContract('redis cluster', async () => presenceReplicas());
 
 /** A room whose slot `pick` accepts, named `<base>-<n>`. */
 function roomWhere(base: string, pick: (slot: number) => boolean): string {
@@ -206,6 +231,28 @@ describe('Redis Cluster specifics', () => {
       await Promise.all([first.close(), second.close()]);
     }
   }, 60_000);
+
+  it("should release a silent replica's members in rooms on every master, with a LEAVE each", async () => {
+    const { rooms } = await roomsOnEveryMaster('silent');
+    const replicas = presenceReplicas();
+    try {
+      // Reaped on a heartbeat of the survivor: one a second with a TTL of 6 s.
+      const survivor = replicas.replica(0, 6);
+      const lines: string[] = [];
+      for (const room of rooms) {
+        await survivor.watch(room, (e: PresenceEvent) => lines.push(`${e.action} ${e.room} ${e.member.clientId} ${e.count}`));
+      }
+      // What SIGKILL leaves behind: a replica that registered, held, and beats no more (every 4 hours).
+      const dead = replicas.replica(0, 86_400);
+      for (const room of rooms) dead.hold(room, { clientId: `d-${room}`, user: null, info: null });
+      await waitFor('the JOINs', () => lines.length === 3);
+      await waitFor('the LEAVEs', () => lines.length === 6, 10_000);
+      expect(lines.slice(3).sort()).toEqual(rooms.map((room) => `LEAVE ${room} d-${room} 0`).sort());
+      for (const room of rooms) expect((await survivor.read(room, 10)).count).toBe(0);
+    } finally {
+      await replicas.close();
+    }
+  });
 
   // Last: the cluster has one replica fewer afterwards.
   it("should fail publishes UNAVAILABLE only until a killed master's replica is promoted, then deliver everything once", async () => {

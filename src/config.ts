@@ -10,6 +10,7 @@ import { parseRate, parseTrustProxy, type Rate, type TrustProxy } from './limits
 
 const REDIS_ENV: RedisSettingNames = {
   url: 'REDIS_URL',
+  clusterNodes: 'REDIS_CLUSTER_NODES',
   sentinels: 'REDIS_SENTINELS',
   sentinelMaster: 'REDIS_SENTINEL_MASTER',
   username: 'REDIS_USERNAME',
@@ -22,8 +23,9 @@ export interface Config {
   /** Interface to listen on. `HOST`, default all interfaces. */
   readonly host: string | undefined;
   /**
-   * Redis for more than one replica; unset means the embedded in-memory broker. `REDIS_URL`, or
-   * `REDIS_SENTINELS` with `REDIS_SENTINEL_MASTER`; `REDIS_USERNAME`, `REDIS_PASSWORD` (broker/redis-connection.ts).
+   * Redis for more than one replica; unset means the embedded in-memory broker. `REDIS_URL`,
+   * `REDIS_CLUSTER_NODES`, or `REDIS_SENTINELS` with `REDIS_SENTINEL_MASTER`; `REDIS_USERNAME`,
+   * `REDIS_PASSWORD` (broker/redis-connection.ts).
    */
   readonly redis: RedisTarget | undefined;
   /**
@@ -166,6 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
     redis: parseRedisTarget(
       {
         url: nonEmpty(env.REDIS_URL),
+        clusterNodes: nonEmpty(env.REDIS_CLUSTER_NODES),
         sentinels: nonEmpty(env.REDIS_SENTINELS),
         sentinelMaster: nonEmpty(env.REDIS_SENTINEL_MASTER),
         username: nonEmpty(env.REDIS_USERNAME),

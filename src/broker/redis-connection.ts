@@ -7,8 +7,9 @@
  *   `host:port,...`, each may be `rediss://host:port` for TLS to the sentinels and the master) with
  *   `REDIS_SENTINEL_MASTER` (the master's name in the sentinels' configuration);
  *
- * - a Redis Cluster (`kind: 'cluster'`, its seed nodes): each room's keys and channel on the shard of
- *   the room's hash tag, followed across resharding and failovers by ioredis's `Cluster`;
+ * - a Redis Cluster: `REDIS_CLUSTER_NODES` (some of its nodes, `host:port,...`, or all as
+ *   `rediss://host:port` for TLS): each room's keys and channel on the shard of the room's hash tag,
+ *   followed across resharding and failovers by ioredis's `Cluster`;
  *
  * and in all, `REDIS_USERNAME` / `REDIS_PASSWORD` for an ACL user (they win over a URL's own).
  * Exactly one place is named, or the configuration is refused, naming the variables.
@@ -37,6 +38,7 @@ export type RedisClient = Redis | Cluster;
 /** The settings as given (environment variables, or a publisher's options), before parsing. */
 export interface RedisSettings {
   readonly url?: string | undefined;
+  readonly clusterNodes?: string | undefined;
   readonly sentinels?: string | undefined;
   readonly sentinelMaster?: string | undefined;
   readonly username?: string | undefined;
@@ -47,26 +49,35 @@ export interface RedisSettings {
 export type RedisSettingNames = Readonly<Record<keyof RedisSettings, string>>;
 
 const SENTINEL_PORT = 26379;
+const REDIS_PORT = 6379;
+/** The three ways to name a Redis: exactly one is set. */
+const PLACES = ['url', 'clusterNodes', 'sentinels'] as const;
 
 /** The target the settings name; undefined when they name none. Problems are pushed, each naming its setting. */
 export function parseRedisTarget(settings: RedisSettings, names: RedisSettingNames, problems: string[]): RedisTarget | undefined {
-  const { url, sentinels, sentinelMaster, username, password } = settings;
+  const { url, clusterNodes, sentinels, sentinelMaster, username, password } = settings;
   const credentials = { username, password };
-  if (url !== undefined && sentinels !== undefined) {
-    problems.push(`set one of ${names.url} and ${names.sentinels}, not both`);
+  const places = `${names.url}, ${names.clusterNodes} or ${names.sentinels}`;
+  const given = PLACES.filter((place) => settings[place] !== undefined);
+  if (given.length > 1) {
+    problems.push(`set one of ${places}, not ${given.map((place) => names[place]).join(' and ')}`);
     return undefined;
   }
   if (sentinels === undefined && sentinelMaster !== undefined) problems.push(`${names.sentinelMaster} needs ${names.sentinels}`);
   if (url !== undefined) return parseUrl(url, names.url, problems) ? { kind: 'server', url, ...credentials } : undefined;
+  if (clusterNodes !== undefined) {
+    const nodes = parseNodes(clusterNodes, names.clusterNodes, 'cluster nodes', REDIS_PORT, problems);
+    return nodes && { kind: 'cluster', nodes: nodes.addresses, tls: nodes.tls, ...credentials };
+  }
   if (sentinels !== undefined) {
     if (sentinelMaster === undefined)
       problems.push(`${names.sentinels} needs ${names.sentinelMaster} (the master's name the sentinels monitor)`);
-    const nodes = parseSentinels(sentinels, names.sentinels, problems);
+    const nodes = parseNodes(sentinels, names.sentinels, 'sentinels', SENTINEL_PORT, problems);
     if (!nodes || sentinelMaster === undefined) return undefined;
     return { kind: 'sentinel', sentinels: nodes.addresses, master: sentinelMaster, tls: nodes.tls, ...credentials };
   }
   for (const key of ['username', 'password'] as const) {
-    if (settings[key] !== undefined) problems.push(`${names[key]} needs ${names.url} or ${names.sentinels}`);
+    if (settings[key] !== undefined) problems.push(`${names[key]} needs ${places}`);
   }
   return undefined;
 }
@@ -80,27 +91,28 @@ function parseUrl(raw: string, name: string, problems: string[]): boolean {
 
 const isRedisUrl = (url: URL): boolean => (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
 
-function parseSentinels(raw: string, name: string, problems: string[]) {
+/** A list of nodes (sentinels, or a cluster's seeds): all with TLS or none. */
+function parseNodes(raw: string, name: string, what: string, defaultPort: number, problems: string[]) {
   const entries = raw
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
-  const parsed = entries.map(parseSentinel);
+  const parsed = entries.map((entry) => parseNode(entry, defaultPort));
   const schemes = new Set(parsed.map((entry) => entry?.tls));
   if (entries.length === 0 || parsed.includes(undefined) || schemes.size > 1) {
-    problems.push(`${name} must list sentinels as host:port,host:port (or all as rediss://host:port for TLS) (got ${JSON.stringify(raw)})`);
+    problems.push(`${name} must list ${what} as host:port,host:port (or all as rediss://host:port for TLS) (got ${JSON.stringify(raw)})`);
     return undefined;
   }
   const addresses = parsed.map((entry) => ({ host: entry!.host, port: entry!.port }));
   return { addresses, tls: parsed[0]!.tls };
 }
 
-/** `host:port`, `host` (port 26379) or `redis[s]://host:port`, with nothing else (no user, no path). */
-function parseSentinel(entry: string) {
+/** `host:port`, `host` (the default port) or `redis[s]://host:port`, with nothing else (no user, no path). */
+function parseNode(entry: string, defaultPort: number) {
   const text = /^\w+:\/\//.test(entry) ? entry : `redis://${entry}`;
   const url = URL.canParse(text) ? new URL(text) : undefined;
   if (!url || !isRedisUrl(url) || url.pathname !== '' || url.username) return undefined;
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : SENTINEL_PORT, tls: url.protocol === 'rediss:' };
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : defaultPort, tls: url.protocol === 'rediss:' };
 }
 
 /**

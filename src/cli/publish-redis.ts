@@ -1,5 +1,6 @@
 /**
- * `publish --redis <url>` (or `--redis-sentinels <list> --redis-sentinel-master <name>`): through
+ * `publish --redis <url>` (or `--redis-cluster-nodes <list>`, or `--redis-sentinels <list>
+ * --redis-sentinel-master <name>`): through
  * roomcast/publisher, with the replicas' settings read from the same environment variables a replica
  * reads (REDIS_KEY_PREFIX, HISTORY_SIZE, HISTORY_TTL_SECONDS, IDEMPOTENCY_TTL_SECONDS, MAX_PAYLOAD_BYTES,
  * BROKER_TIMEOUT_MS, and REDIS_USERNAME / REDIS_PASSWORD, kept off the command line), checked as a
@@ -23,9 +24,10 @@ const SHARED_SETTINGS = [
   'REDIS_PASSWORD',
 ];
 
-/** Where the replicas' Redis is, from the command line: as REDIS_URL, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER. */
+/** Where the replicas' Redis is, from the command line: as REDIS_URL, REDIS_CLUSTER_NODES, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER. */
 export interface RedisPlace {
   readonly url?: string | undefined;
+  readonly clusterNodes?: string | undefined;
   readonly sentinels?: string | undefined;
   readonly sentinelMaster?: string | undefined;
 }
@@ -33,6 +35,7 @@ export interface RedisPlace {
 /** The options' names, for the errors of loadConfig's checks. */
 const OPTION_OF: Record<string, string> = {
   REDIS_URL: '--redis',
+  REDIS_CLUSTER_NODES: '--redis-cluster-nodes',
   REDIS_SENTINELS: '--redis-sentinels',
   REDIS_SENTINEL_MASTER: '--redis-sentinel-master',
 };
@@ -69,13 +72,15 @@ function settings(place: RedisPlace) {
     const config = loadConfig({
       ...env,
       REDIS_URL: place.url,
+      REDIS_CLUSTER_NODES: place.clusterNodes,
       REDIS_SENTINELS: place.sentinels,
       REDIS_SENTINEL_MASTER: place.sentinelMaster,
     });
-    if (!config.redis) throw usageError('--redis needs a URL (or --redis-sentinels a list)', PUBLISH_USAGE);
+    if (!config.redis) throw usageError('--redis needs a URL (or --redis-cluster-nodes, --redis-sentinels a list)', PUBLISH_USAGE);
     // Checked as a replica checks them; the publisher takes them as given.
     return {
       redisUrl: place.url,
+      redisClusterNodes: place.clusterNodes,
       redisSentinels: place.sentinels,
       redisSentinelMaster: place.sentinelMaster,
       redisUsername: config.redis.username,
@@ -91,7 +96,7 @@ function settings(place: RedisPlace) {
   } catch (error) {
     if (error instanceof ConfigError)
       throw usageError(
-        error.message.replace(/\bREDIS_(URL|SENTINELS|SENTINEL_MASTER)\b/g, (name) => OPTION_OF[name]!),
+        error.message.replace(/\bREDIS_(URL|CLUSTER_NODES|SENTINELS|SENTINEL_MASTER)\b/g, (name) => OPTION_OF[name]!),
         PUBLISH_USAGE,
       );
     throw error;

@@ -19,6 +19,7 @@ const OPTIONS = {
   ...HELP_OPTION,
   'idempotency-key': { type: 'string' },
   redis: { type: 'string' },
+  'redis-cluster-nodes': { type: 'string' },
   'redis-sentinels': { type: 'string' },
   'redis-sentinel-master': { type: 'string' },
   sender: { type: 'string' },
@@ -31,12 +32,16 @@ export async function publish(args: readonly string[]): Promise<void> {
   const data = parseData(json);
   const { redis, sender, url, token } = parsed.values;
   const idempotencyKey = parsed.values['idempotency-key'];
-  const sentinels = parsed.values['redis-sentinels'];
-  const sentinelMaster = parsed.values['redis-sentinel-master'];
-  if (redis !== undefined || sentinels !== undefined || sentinelMaster !== undefined) {
+  const place = {
+    url: redis,
+    clusterNodes: parsed.values['redis-cluster-nodes'],
+    sentinels: parsed.values['redis-sentinels'],
+    sentinelMaster: parsed.values['redis-sentinel-master'],
+  };
+  if (Object.values(place).some((value) => value !== undefined)) {
     if (url !== undefined || token !== undefined)
       throw usageError('--redis publishes without a server: leave out --url and --token', PUBLISH_USAGE);
-    return printLine(await publishThroughRedis({ url: redis, sentinels, sentinelMaster }, { room, event, data, idempotencyKey, sender }));
+    return printLine(await publishThroughRedis(place, { room, event, data, idempotencyKey, sender }));
   }
   if (sender !== undefined) throw usageError("--sender needs --redis (over HTTP the sender is the token's sub)", PUBLISH_USAGE);
   const target = endpoint(parsed.values, PUBLISH_USAGE);

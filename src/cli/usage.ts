@@ -43,6 +43,8 @@ Room "*" broadcasts.
                    server (no --url, --token); REDIS_KEY_PREFIX, HISTORY_SIZE, HISTORY_TTL_SECONDS,
                    IDEMPOTENCY_TTL_SECONDS, MAX_PAYLOAD_BYTES, BROKER_TIMEOUT_MS, REDIS_WAIT_REPLICAS,
                    REDIS_USERNAME and REDIS_PASSWORD are read from the environment, as a replica reads them
+  --redis-cluster-nodes <host:port,...>
+                   instead of --redis: the replicas' REDIS_CLUSTER_NODES
   --redis-sentinels <host:port,...>  --redis-sentinel-master <name>
                    instead of --redis: the replicas' REDIS_SENTINELS and REDIS_SENTINEL_MASTER
   --sender <id>    with --redis: Message.sender to record

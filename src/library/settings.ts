@@ -13,6 +13,8 @@ export interface RoomcastSettings {
   host?: string;
   redisUrl?: string;
   /** `host:port` entries: a list, or a comma-separated string. */
+  redisClusterNodes?: readonly string[] | string;
+  /** `host:port` entries: a list, or a comma-separated string. */
   redisSentinels?: readonly string[] | string;
   redisSentinelMaster?: string;
   redisUsername?: string;

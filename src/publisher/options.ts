@@ -7,10 +7,12 @@ import { parseRedisTarget, type RedisTarget } from '../broker/redis-connection.j
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '../rooms/idempotency.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../rooms/message.js';
 
-/** The Redis the replicas use, named as they name it: `redisUrl`, or `redisSentinels` with `redisSentinelMaster`. */
+/** The Redis the replicas use, named as they name it: `redisUrl`, `redisClusterNodes`, or `redisSentinels` with `redisSentinelMaster`. */
 export interface PublisherOptions {
   /** Their `REDIS_URL` (`redis://host:port`, `rediss://` for TLS). */
   readonly redisUrl?: string;
+  /** Their `REDIS_CLUSTER_NODES`: `host:port,host:port` (or a list), `rediss://host:port` for TLS. */
+  readonly redisClusterNodes?: string | readonly string[];
   /** Their `REDIS_SENTINELS`: `host:port,host:port` (or a list), `rediss://host:port` for TLS. */
   readonly redisSentinels?: string | readonly string[];
   /** Their `REDIS_SENTINEL_MASTER`: the master's name the sentinels monitor. */
@@ -37,12 +39,13 @@ export interface PublisherOptions {
   readonly timeoutMs?: number;
 }
 
-type RedisOption = 'redisUrl' | 'redisSentinels' | 'redisSentinelMaster' | 'redisUsername' | 'redisPassword';
+type RedisOption = 'redisUrl' | 'redisClusterNodes' | 'redisSentinels' | 'redisSentinelMaster' | 'redisUsername' | 'redisPassword';
 
 export type PublisherSettings = Required<Omit<PublisherOptions, RedisOption>> & { readonly redis: RedisTarget };
 
 const REDIS_OPTIONS = {
   url: 'redisUrl',
+  clusterNodes: 'redisClusterNodes',
   sentinels: 'redisSentinels',
   sentinelMaster: 'redisSentinelMaster',
   username: 'redisUsername',
@@ -63,18 +66,19 @@ export function publisherSettings(options: PublisherOptions): PublisherSettings 
   };
 }
 
-/** Where the replicas' Redis is: exactly one of redisUrl and redisSentinels, checked as the replicas' own settings. */
+/** Where the replicas' Redis is: exactly one of redisUrl, redisClusterNodes and redisSentinels, checked as the replicas' own settings. */
 function redisTarget(options: PublisherOptions): RedisTarget {
   const problems: string[] = [];
   const text = (name: RedisOption): string | undefined => {
     const value = options[name];
-    if (name === 'redisSentinels' && Array.isArray(value)) return value.join(',');
+    if ((name === 'redisSentinels' || name === 'redisClusterNodes') && Array.isArray(value)) return value.join(',');
     if (value === undefined || typeof value === 'string') return value;
     problems.push(`${name} must be a string`);
     return undefined;
   };
   const settings = {
     url: text('redisUrl'),
+    clusterNodes: text('redisClusterNodes'),
     sentinels: text('redisSentinels'),
     sentinelMaster: text('redisSentinelMaster'),
     username: text('redisUsername'),
@@ -83,7 +87,9 @@ function redisTarget(options: PublisherOptions): RedisTarget {
   const target = problems.length === 0 ? parseRedisTarget(settings, REDIS_OPTIONS, problems) : undefined;
   if (target) return target;
   throw new RangeError(
-    problems.length > 0 ? problems.join('; ') : 'set redisUrl, or redisSentinels with redisSentinelMaster: the Redis the replicas use',
+    problems.length > 0
+      ? problems.join('; ')
+      : 'set redisUrl, redisClusterNodes, or redisSentinels with redisSentinelMaster: the Redis the replicas use',
   );
 }
 

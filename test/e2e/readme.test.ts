@@ -35,6 +35,7 @@ import { loadTypeDefs } from '../../src/graphql/schema.js';
 import { postGraphQL } from '../helpers/clients.js';
 import { freePort } from '../helpers/free-port.js';
 import { startTestServer, type TestServer } from '../helpers/in-process.js';
+import { RedisCluster } from '../helpers/redis-cluster.js';
 import { RedisSentinel, RedisServer } from '../helpers/redis-server.js';
 import { waitFor, within } from '../helpers/wait.js';
 
@@ -221,7 +222,7 @@ describe('the shell commands (sh)', () => {
           .map((word) => word.split('=', 2) as [string, string]),
       );
       const started: { stop(): Promise<void> }[] = [];
-      // Redis as the line names it, started here: a server, or a master behind a sentinel, with the ACL user it logs in as.
+      // Redis as the line names it, started here: a server, a master behind a sentinel, with the ACL user it logs in as, or a cluster.
       const auth = env.REDIS_USERNAME && env.REDIS_PASSWORD ? { username: env.REDIS_USERNAME, password: env.REDIS_PASSWORD } : undefined;
       const acl = auth ? ['--user', 'default', 'off', '--user', auth.username, 'on', `>${auth.password}`, '~*', '&*', '+@all'] : [];
       if (env.REDIS_URL || env.REDIS_SENTINELS) {
@@ -237,6 +238,11 @@ describe('the shell commands (sh)', () => {
           started.unshift(sentinel);
           env.REDIS_SENTINELS = `127.0.0.1:${sentinel.port}`;
         }
+      }
+      if (env.REDIS_CLUSTER_NODES) {
+        const cluster = await RedisCluster.start(inject('redisServerBin'));
+        started.push(cluster);
+        env.REDIS_CLUSTER_NODES = cluster.seeds;
       }
       env.PORT = String(await freePort());
       const child = spawn('npm', ['start'], {

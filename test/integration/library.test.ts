@@ -307,6 +307,7 @@ describe('options', () => {
       host: true,
       redisUrl: true,
       redisWaitReplicas: true,
+      redisClusterNodes: true,
       redisSentinels: true,
       redisSentinelMaster: true,
       redisUsername: true,

@@ -83,7 +83,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT must be an integer from 0 to 65535/);
   });
 
-  it('should take one Redis: REDIS_URL, or REDIS_SENTINELS with REDIS_SENTINEL_MASTER, with REDIS_USERNAME and REDIS_PASSWORD', () => {
+  it('should take one Redis: REDIS_URL, REDIS_CLUSTER_NODES, or REDIS_SENTINELS with REDIS_SENTINEL_MASTER, with REDIS_USERNAME and REDIS_PASSWORD', () => {
     expect(loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_USERNAME: 'app', REDIS_PASSWORD: 's3cret' }).redis).toEqual({
       kind: 'server',
       url: 'redis://r:6379',
@@ -105,11 +105,25 @@ describe('loadConfig', () => {
     expect(loadConfig({ REDIS_SENTINELS: 'rediss://s1:26380,rediss://s2', REDIS_SENTINEL_MASTER: 'main' }).redis).toMatchObject({
       tls: true,
     });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'n1:7000, n2', REDIS_PASSWORD: 'x' }).redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'n1', port: 7000 },
+        { host: 'n2', port: 6379 },
+      ],
+      tls: false,
+      username: undefined,
+      password: 'x',
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'rediss://n1:7000,rediss://n2' }).redis).toMatchObject({ kind: 'cluster', tls: true });
     const refused: [Record<string, string>, RegExp][] = [
-      [{ REDIS_URL: 'redis://r', REDIS_SENTINELS: 's1' }, /set one of REDIS_URL and REDIS_SENTINELS, not both/],
+      [{ REDIS_URL: 'redis://r', REDIS_SENTINELS: 's1' }, /set one of REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS, not REDIS_URL and REDIS_SENTINELS/],
+      [{ REDIS_URL: 'redis://r', REDIS_CLUSTER_NODES: 'n1' }, /not REDIS_URL and REDIS_CLUSTER_NODES/],
+      [{ REDIS_CLUSTER_NODES: 'n1:port' }, /REDIS_CLUSTER_NODES must list cluster nodes as host:port/],
+      [{ REDIS_CLUSTER_NODES: 'rediss://n1,n2' }, /REDIS_CLUSTER_NODES must list cluster nodes/],
       [{ REDIS_SENTINELS: 's1:26379' }, /REDIS_SENTINELS needs REDIS_SENTINEL_MASTER/],
       [{ REDIS_SENTINEL_MASTER: 'main' }, /REDIS_SENTINEL_MASTER needs REDIS_SENTINELS/],
-      [{ REDIS_PASSWORD: 'x' }, /REDIS_PASSWORD needs REDIS_URL or REDIS_SENTINELS/],
+      [{ REDIS_PASSWORD: 'x' }, /REDIS_PASSWORD needs REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS/],
       [{ REDIS_SENTINELS: 's1:port', REDIS_SENTINEL_MASTER: 'm' }, /REDIS_SENTINELS must list sentinels as host:port/],
       [{ REDIS_SENTINELS: 'rediss://s1,s2', REDIS_SENTINEL_MASTER: 'm' }, /REDIS_SENTINELS must list sentinels/],
       [{ REDIS_SENTINELS: 'http://s1', REDIS_SENTINEL_MASTER: 'm' }, /REDIS_SENTINELS must list sentinels/],
@@ -121,6 +135,7 @@ describe('loadConfig', () => {
     expect(
       describeRedisTarget(loadConfig({ REDIS_SENTINELS: 's1,s2:26380', REDIS_SENTINEL_MASTER: 'm', REDIS_PASSWORD: 'x' }).redis!),
     ).toBe('sentinel master m via s1:26379,s2:26380');
+    expect(describeRedisTarget(loadConfig({ REDIS_CLUSTER_NODES: 'n1:7000,n2:7001' }).redis!)).toBe('cluster via n1:7000,n2:7001');
   });
 
   it('should take IDEMPOTENCY_TTL_SECONDS from 1 to 86400', () => {

@@ -23,7 +23,7 @@ export function findRedisCli(serverBin: string): string {
       // not here
     }
   }
-  throw new Error('Redis Cluster tests need redis-cli (Debian/Ubuntu: redis-tools, installed with redis-server)');
+  throw new Error('this test needs redis-cli (Debian/Ubuntu: redis-tools, installed with redis-server)');
 }
 
 export class RedisCluster {

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -19,6 +19,7 @@ import { encodeCursor } from '../../src/rooms/cursor.js';
 import { PublishDocument, RoomMessagesDocument, type RoomMessagesSubscription } from '../generated/graphql.js';
 import { postGraphQL, subscribeWs, untilLive, wsClient } from '../helpers/clients.js';
 import { serversOfThisFile, type TestServer } from '../helpers/in-process.js';
+import { findRedisCli } from '../helpers/redis-cluster.js';
 import { RedisServer } from '../helpers/redis-server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,19 +36,6 @@ const example = (() => {
   expect(blocks).toHaveLength(1);
   return blocks[0]!;
 })();
-
-/** redis-cli beside the tests' redis-server, else on the PATH. */
-function redisCliDir(serverBin: string): string {
-  for (const dir of [dirname(serverBin), ...(process.env.PATH ?? '').split(delimiter)]) {
-    try {
-      accessSync(join(dir, 'redis-cli'), constants.X_OK);
-      return dir;
-    } catch {
-      // not here
-    }
-  }
-  throw new Error('the doc example needs redis-cli (Debian/Ubuntu: redis-tools, installed with redis-server)');
-}
 
 describe('the version', () => {
   it('should be the same in the doc, the script and PROTOCOL_VERSION, and the layout version in the doc and the script', () => {
@@ -103,7 +91,7 @@ describe('the example, run as written', () => {
     const env = {
       ...process.env,
       REDIS_URL: redis.url,
-      PATH: `${redisCliDir(inject('redisServerBin'))}${delimiter}${process.env.PATH ?? ''}`,
+      PATH: `${dirname(findRedisCli(inject('redisServerBin')))}${delimiter}${process.env.PATH ?? ''}`,
     };
     const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', example], { cwd: root, env });
     return stdout.trim();

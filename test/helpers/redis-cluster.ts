@@ -32,11 +32,29 @@ export class RedisCluster {
     private readonly cliBin: string,
   ) {}
 
-  static async start(bin: string, { masters = 3 } = {}): Promise<RedisCluster> {
-    const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000'];
-    const nodes = await Promise.all(Array.from({ length: masters * 2 }, () => RedisServer.start(bin, { args })));
+  /**
+   * `masters` with `replicas` each. redis-cli creates clusters of 3 masters or more; a single master
+   * (for benchmarks) takes every slot itself.
+   */
+  static async start(bin: string, { masters = 3, replicas = 1 } = {}): Promise<RedisCluster> {
+    // Announced explicitly: a node alone (no peer to learn its address from) would name itself ''.
+    const args = [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-node-timeout',
+      '1000',
+      '--cluster-announce-ip',
+      '127.0.0.1',
+    ];
+    const nodes = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => RedisServer.start(bin, { args })));
     const cluster = new RedisCluster(nodes, findRedisCli(bin));
-    await cluster.cli('--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '1', '--cluster-yes');
+    if (nodes.length === 1) await nodes[0]!.command('CLUSTER', 'ADDSLOTSRANGE', 0, 16_383);
+    else {
+      const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
+      await cluster.cli('--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes');
+    }
     await cluster.settled();
     return cluster;
   }

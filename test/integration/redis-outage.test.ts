@@ -99,6 +99,44 @@ describe('Redis outage', () => {
     expect(metrics).toMatch(/^roomcast_history_rollbacks_total 1$/m);
   });
 
+  it('should end a rolled-back epoch once when two servers notice it at once: one new epoch, each subscriber told once', async () => {
+    const other = await startTestServer({ REDIS_URL: redis.url, BROKER_TIMEOUT_MS: '500' });
+    const otherClient = wsClient(other.wsUrl);
+    try {
+      const room = 'raced';
+      const start = await published(room, 0);
+      const streams = [client, otherClient].map((c) => subscribeWs(c, RoomMessagesDocument, { room, after: start.cursor }));
+      await published(room, 1);
+      for (const stream of streams) expect(event(await stream.next())).toMatchObject({ seq: 2, data: 1 });
+      await redis.command('SAVE');
+      const lost = [await published(room, 'lost'), await published(room, 'lost too')];
+      for (const stream of streams) expect([event(await stream.next()), event(await stream.next())]).toMatchObject([{ seq: 3 }, { seq: 4 }]);
+
+      // Both servers reconnect to the older snapshot together, and both see the head went back.
+      await redis.kill();
+      await redis.start({ keepData: true });
+      for (const stream of streams) {
+        expect(event(await stream.next())).toEqual({ __typename: 'HistoryGap', room, after: lost[1]!.cursor, missed: null });
+      }
+      const next = await published(room, 'after');
+      expect(next.seq).toBe(1);
+      for (const stream of streams) expect(event(await stream.next())).toMatchObject({ seq: 1, data: 'after', cursor: next.cursor });
+      // The epoch was ended once: the slower server's renewal found the new epoch and left it alone.
+      const again = await published(room, 'again');
+      expect(again.seq).toBe(2);
+      for (const stream of streams) {
+        expect(event(await stream.next())).toMatchObject({ seq: 2, data: 'again' });
+        await stream.expectNothing(100);
+      }
+      const rollbacks = async (target: TestServer) =>
+        Number(/^roomcast_history_rollbacks_total (\d+)$/m.exec(await (await fetch(new URL('/metrics', target.url))).text())?.[1]);
+      expect([await rollbacks(server), await rollbacks(other)]).toEqual([1, 1]);
+    } finally {
+      await otherClient.dispose();
+      await other.close();
+    }
+  });
+
   it('should keep a subscription to several rooms and a throttled one through an outage, then deliver again', async () => {
     const [a, b] = ['outage-in-a', 'outage-in-b'];
     const a0 = await published(a, 0);

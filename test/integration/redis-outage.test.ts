@@ -110,7 +110,8 @@ describe('Redis outage', () => {
       for (const stream of streams) expect(event(await stream.next())).toMatchObject({ seq: 2, data: 1 });
       await redis.command('SAVE');
       const lost = [await published(room, 'lost'), await published(room, 'lost too')];
-      for (const stream of streams) expect([event(await stream.next()), event(await stream.next())]).toMatchObject([{ seq: 3 }, { seq: 4 }]);
+      for (const stream of streams)
+        expect([event(await stream.next()), event(await stream.next())]).toMatchObject([{ seq: 3 }, { seq: 4 }]);
 
       // Both servers reconnect to the older snapshot together, and both see the head went back.
       await redis.kill();

@@ -117,7 +117,10 @@ describe('loadConfig', () => {
     });
     expect(loadConfig({ REDIS_CLUSTER_NODES: 'rediss://n1:7000,rediss://n2' }).redis).toMatchObject({ kind: 'cluster', tls: true });
     const refused: [Record<string, string>, RegExp][] = [
-      [{ REDIS_URL: 'redis://r', REDIS_SENTINELS: 's1' }, /set one of REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS, not REDIS_URL and REDIS_SENTINELS/],
+      [
+        { REDIS_URL: 'redis://r', REDIS_SENTINELS: 's1' },
+        /set one of REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS, not REDIS_URL and REDIS_SENTINELS/,
+      ],
       [{ REDIS_URL: 'redis://r', REDIS_CLUSTER_NODES: 'n1' }, /not REDIS_URL and REDIS_CLUSTER_NODES/],
       [{ REDIS_CLUSTER_NODES: 'n1:port' }, /REDIS_CLUSTER_NODES must list cluster nodes as host:port/],
       [{ REDIS_CLUSTER_NODES: 'rediss://n1,n2' }, /REDIS_CLUSTER_NODES must list cluster nodes/],

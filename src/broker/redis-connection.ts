@@ -175,6 +175,15 @@ export function redisConnection(target: RedisTarget, options: RedisOptions): Red
   });
 }
 
+/**
+ * Why a connection failed, in words: a cluster client's own error ("Failed to refresh slots cache.")
+ * says nothing of why, which the last node's error does (refused, no cluster support, NOAUTH).
+ */
+export function redisFailure(error: Error): string {
+  const cause = (error as { lastNodeError?: unknown }).lastNodeError;
+  return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
+}
+
 /** Where the target is, for a log line: never its password. */
 export function describeRedisTarget(target: RedisTarget): string {
   const list = (nodes: readonly Address[]) => nodes.map(({ host, port }) => `${host}:${port}`).join(',');

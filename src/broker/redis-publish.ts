@@ -47,7 +47,17 @@ export interface PublishRequest {
 export type PublishingRedis = RedisClient & {
   /** Three keys (meta, log, channel), or four with an idempotency key: their number comes first. */
   roomcastPublish(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<string>;
+  /**
+   * Resolves true when a connection to one server (REDIS_URL, Sentinel) reached a node of a Redis
+   * Cluster, asked again on every (re)connection. Publishing there with PUBLISH would store messages
+   * that the cluster's subscribers (SSUBSCRIBE) never hear of, or fail with MOVED: refused instead.
+   */
+  roomcastClusterNode: Promise<boolean>;
 };
+
+/** Why a connection to a Redis Cluster node is refused, naming the setting in each of its places. */
+export const CLUSTER_NODE_REFUSED =
+  'the Redis named by REDIS_URL (--redis, redisUrl) is a node of a Redis Cluster: name the cluster with REDIS_CLUSTER_NODES (--redis-cluster-nodes, redisClusterNodes) instead';
 
 /**
  * The connection commands go through. No offline queue and no retries: a publish either reaches
@@ -57,6 +67,16 @@ export type PublishingRedis = RedisClient & {
 export function publishingConnection(target: RedisTarget, timeoutMs: number, connectionName: string): PublishingRedis {
   const client = redisClient(target, { ...FAIL_FAST, commandTimeout: timeoutMs, connectionName }) as PublishingRedis;
   client.defineCommand('roomcastPublish', { lua: readFileSync(PUBLISH_SCRIPT_URL, 'utf8') });
+  client.roomcastClusterNode = Promise.resolve(false);
+  if (!(client instanceof Cluster)) {
+    // Asked before anything else is sent on the new connection: the first publish waits for the answer.
+    client.on('ready', () => {
+      client.roomcastClusterNode = client.info('cluster').then(
+        (info) => info.includes('cluster_enabled:1'),
+        () => false,
+      );
+    });
+  }
   return client;
 }
 
@@ -69,6 +89,7 @@ export function waitSettings(waitReplicas: number, timeoutMs: number): Pick<Publ
 export async function runPublish(client: PublishingRedis, settings: PublishSettings, request: PublishRequest): Promise<Message> {
   const { keys } = settings;
   const { room, idempotencyKey } = request;
+  if (await client.roomcastClusterNode) throw new RoomcastError(ErrorCode.UNAVAILABLE, CLUSTER_NODE_REFUSED);
   const scriptKeys = [keys.meta(room), keys.log(room), keys.channel(room)];
   if (idempotencyKey !== undefined) scriptKeys.push(keys.idempotency(room, request.sender, idempotencyKey));
   const json = await client.roomcastPublish(

@@ -17,9 +17,16 @@ import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '../rooms/idempotency.js';
 import { decodeMessage } from '../rooms/message.js';
 import type { Backend, RoomSnapshot } from './backend.js';
 import { plainChannels, type ChannelEvents, type RoomChannels } from './redis-channels.js';
-import { quit, redisConnection, type RedisClient, type RedisTarget } from './redis-connection.js';
+import { quit, redisConnection, redisFailure, type RedisClient, type RedisTarget } from './redis-connection.js';
 import { redisKeys } from './redis-keys.js';
-import { publishingConnection, runPublish, waitSettings, type PublishingRedis, type PublishSettings } from './redis-publish.js';
+import {
+  CLUSTER_NODE_REFUSED,
+  publishingConnection,
+  runPublish,
+  waitSettings,
+  type PublishingRedis,
+  type PublishSettings,
+} from './redis-publish.js';
 import { shardedChannels } from './sharded-channels.js';
 
 export interface RedisBackendOptions {
@@ -95,6 +102,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
   };
   const channels = subscribeSide(publisher, options.redis, timeoutMs, events, log);
   let closed = false;
+  let refusedClusterNode = false;
 
   const backend: Backend = {
     kind: 'redis',
@@ -120,6 +128,11 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     async ready() {
       if (closed || publisher.status !== 'ready' || !channels.ready()) return false;
       try {
+        if (await publisher.roomcastClusterNode) {
+          if (!refusedClusterNode) log.error(`refusing to publish: ${CLUSTER_NODE_REFUSED}`);
+          refusedClusterNode = true;
+          return false;
+        }
         return (await publisher.ping()) === 'PONG';
       } catch {
         return false;
@@ -153,9 +166,9 @@ function connectionState(role: string, log: Logger): (error?: Error) => void {
     if (!error) {
       lastError = '';
       log.info('redis connection ready', { role });
-    } else if (error.message !== lastError) {
-      lastError = error.message;
-      log.warn('redis connection error', { role, error });
+    } else if (redisFailure(error) !== lastError) {
+      lastError = redisFailure(error);
+      log.warn('redis connection error', { role, error, ...(lastError !== error.message && { cause: lastError }) });
     }
   };
 }

@@ -76,7 +76,7 @@ function settings(place: RedisPlace) {
       REDIS_SENTINELS: place.sentinels,
       REDIS_SENTINEL_MASTER: place.sentinelMaster,
     });
-    if (!config.redis) throw usageError('--redis needs a URL (or --redis-cluster-nodes, --redis-sentinels a list)', PUBLISH_USAGE);
+    if (!config.redis) throw usageError('--redis needs a URL, and --redis-cluster-nodes or --redis-sentinels a list', PUBLISH_USAGE);
     // Checked as a replica checks them; the publisher takes them as given.
     return {
       redisUrl: place.url,

@@ -38,9 +38,12 @@ export async function publish(args: readonly string[]): Promise<void> {
     sentinels: parsed.values['redis-sentinels'],
     sentinelMaster: parsed.values['redis-sentinel-master'],
   };
-  if (Object.values(place).some((value) => value !== undefined)) {
+  const given = (['redis', 'redis-cluster-nodes', 'redis-sentinels', 'redis-sentinel-master'] as const).find(
+    (option) => parsed.values[option] !== undefined,
+  );
+  if (given !== undefined) {
     if (url !== undefined || token !== undefined)
-      throw usageError('--redis publishes without a server: leave out --url and --token', PUBLISH_USAGE);
+      throw usageError(`--${given} publishes without a server: leave out --url and --token`, PUBLISH_USAGE);
     return printLine(await publishThroughRedis(place, { room, event, data, idempotencyKey, sender }));
   }
   if (sender !== undefined) throw usageError("--sender needs --redis (over HTTP the sender is the token's sub)", PUBLISH_USAGE);

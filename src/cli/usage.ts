@@ -47,7 +47,7 @@ Room "*" broadcasts.
                    instead of --redis: the replicas' REDIS_CLUSTER_NODES
   --redis-sentinels <host:port,...>  --redis-sentinel-master <name>
                    instead of --redis: the replicas' REDIS_SENTINELS and REDIS_SENTINEL_MASTER
-  --sender <id>    with --redis: Message.sender to record
+  --sender <id>    with --redis, --redis-cluster-nodes or --redis-sentinels: Message.sender to record
 ${CONNECTION}
 ${EXIT}`;
 

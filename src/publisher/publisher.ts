@@ -6,7 +6,7 @@
  */
 import { badUserInput, ErrorCode, RoomcastError } from '../errors.js';
 import { redisKeys } from '../broker/redis-keys.js';
-import { quit } from '../broker/redis-connection.js';
+import { quit, redisFailure } from '../broker/redis-connection.js';
 import { publishingConnection, runPublish, waitSettings, type PublishSettings } from '../broker/redis-publish.js';
 import { encodeCursor } from '../rooms/cursor.js';
 import { parseIdempotencyKey } from '../rooms/idempotency.js';
@@ -59,7 +59,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
   const client = publishingConnection(settings.redis, settings.timeoutMs, 'roomcast:backend-publisher');
   let lastError = '';
   // Without a listener ioredis prints every failed reconnect; the reason goes into UNAVAILABLE instead.
-  client.on('error', (error: Error) => (lastError = error.message));
+  client.on('error', (error: Error) => (lastError = redisFailure(error)));
   client.on('ready', () => (lastError = ''));
   let closed = false;
 

@@ -205,4 +205,25 @@ describe('three replicas on a Redis Cluster', () => {
       await publisher.close();
     }
   });
+
+  it('should refuse to publish through a REDIS_URL (or redisUrl) that names a cluster node, saying what to set', async () => {
+    const misplaced = await startReplica({ REDIS_URL: `redis://127.0.0.1:${cluster.nodes[0]!.port}` });
+    const publisher = createPublisher({ redisUrl: `redis://127.0.0.1:${cluster.nodes[0]!.port}` });
+    try {
+      await waitFor('not ready', async () => (await fetch(new URL('/readyz', misplaced.url))).status === 503);
+      expect(misplaced.output.some((line) => line.includes('refusing to publish') && line.includes('REDIS_CLUSTER_NODES'))).toBe(true);
+      const { body } = await postGraphQL(misplaced.url, PublishDocument, { room: 'anywhere', event: 'e', data: 1 });
+      expect(body.errors?.[0]).toMatchObject({
+        extensions: { code: 'UNAVAILABLE' },
+        message: expect.stringContaining('REDIS_CLUSTER_NODES'),
+      });
+      await expect(publisher.publish('anywhere', 'e', 1)).rejects.toMatchObject({
+        code: 'UNAVAILABLE',
+        message: expect.stringContaining('redisClusterNodes'),
+      });
+    } finally {
+      await publisher.close();
+      expect(await misplaced.stop()).toBe(0);
+    }
+  });
 });

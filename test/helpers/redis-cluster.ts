@@ -30,6 +30,7 @@ export class RedisCluster {
   private constructor(
     readonly nodes: readonly RedisServer[],
     private readonly cliBin: string,
+    private readonly replicas: number,
   ) {}
 
   /**
@@ -49,7 +50,7 @@ export class RedisCluster {
       '127.0.0.1',
     ];
     const nodes = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => RedisServer.start(bin, { args })));
-    const cluster = new RedisCluster(nodes, findRedisCli(bin));
+    const cluster = new RedisCluster(nodes, findRedisCli(bin), masters * replicas);
     if (nodes.length === 1) await nodes[0]!.command('CLUSTER', 'ADDSLOTSRANGE', 0, 16_383);
     else {
       const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
@@ -74,7 +75,10 @@ export class RedisCluster {
     return stdout;
   }
 
-  /** Waits until every node says the cluster is ok and agrees on which nodes are masters of slots. */
+  /**
+   * Waits until every node says the cluster is ok and agrees on which nodes are masters of slots, and
+   * every replica's link to its master is up (WAIT counts only those).
+   */
   async settled(): Promise<void> {
     await waitFor(
       'the Redis Cluster to agree',
@@ -86,7 +90,9 @@ export class RedisCluster {
             return JSON.stringify(await this.mastersSeenBy(node));
           }),
         );
-        return views.every((view) => view !== undefined && view === views[0]);
+        if (!views.every((view) => view !== undefined && view === views[0])) return false;
+        const links = await Promise.all(this.nodes.map(async (node) => String(await node.command('INFO', 'replication').catch(() => ''))));
+        return links.filter((info) => info.includes('master_link_status:up')).length >= this.replicas;
       },
       30_000,
     );

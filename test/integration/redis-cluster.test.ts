@@ -254,6 +254,38 @@ describe('Redis Cluster specifics', () => {
     }
   });
 
+  it("should confirm a publish with WAIT on its room's own master, and fail it UNAVAILABLE when that master's replica is stalled", async () => {
+    const { rooms, masters } = await roomsOnEveryMaster('waited');
+    const backend = createRedisBackend({
+      redis: target(),
+      keyPrefix: PREFIX,
+      historySize: 100,
+      historyTtlSeconds: 3600,
+      waitReplicas: 1,
+      timeoutMs: 1_000,
+      log: silent,
+    });
+    const broker = await readyBroker(backend);
+    try {
+      for (const room of rooms) expect((await broker.publish(room, 'e', '1')).seq).toBe(1);
+      const info = String(await masters[0]!.command('INFO', 'replication'));
+      const replica = cluster.nodes.find((node) => node.port === Number(/slave0:ip=[^,]+,port=(\d+)/.exec(info)?.[1]))!;
+      replica.pause();
+      try {
+        await expect(broker.publish(rooms[0]!, 'e', '2')).rejects.toMatchObject({
+          code: 'UNAVAILABLE',
+          message: expect.stringMatching(/stored, but 0 of the 1 Redis replicas/),
+        });
+        // The other shards' replicas answer: their rooms are confirmed all the same.
+        for (const room of rooms.slice(1)) expect((await broker.publish(room, 'e', '2')).seq).toBe(2);
+      } finally {
+        replica.resume();
+      }
+    } finally {
+      await broker.close();
+    }
+  });
+
   // Last: the cluster has one replica fewer afterwards.
   it("should fail publishes UNAVAILABLE only until a killed master's replica is promoted, and only to its rooms, then deliver everything once", async () => {
     const { rooms, masters } = await roomsOnEveryMaster('failover');

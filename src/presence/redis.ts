@@ -202,7 +202,10 @@ export function createRedisPresenceStore({ redis, keyPrefix, ttlSeconds, timeout
         if (used !== instance) return;
         fresh = false;
         for (const id of added) registered.add(id);
-        for (const id of dropped) emptied.delete(id);
+        for (const id of dropped) {
+          emptied.delete(id);
+          registered.delete(id);
+        }
       }
       const rooms = [...byRoom];
       const left = await Promise.all(rooms.map(([id, args]) => client.presenceApply(...roomKeys(id, used), ...args)));

@@ -85,6 +85,27 @@ describe('Redis presence specifics', () => {
     await c.close();
   });
 
+  it('should list in the registry the rooms a replica holds members in: one it left goes, and comes back with its next member', async () => {
+    const c = cluster();
+    const keys = presenceKeys(c.prefix);
+    const a = c.replica(0);
+    const [back, elsewhere] = [await watch(a, 'back'), await watch(a, 'elsewhere')];
+    const release = a.hold('back', who('c1'));
+    await waitFor('the JOIN', () => back.length === 1);
+    release();
+    await waitFor('the LEAVE', () => back.length === 2);
+    a.hold('elsewhere', who('c2'));
+    await waitFor('the JOIN elsewhere', () => elsewhere.length === 1);
+    const [instance] = (await redis.command('ZRANGE', keys.replicas, 0, -1)) as string[];
+    const rooms = async () => ((await redis.command('SMEMBERS', keys.rooms(instance!))) as string[]).sort();
+    expect(await rooms()).toEqual(['elsewhere']);
+    a.hold('back', who('c3'));
+    await waitFor('the JOIN back', () => back.length === 3);
+    // Listed again: were this replica to die now, whoever reaps it would find c3.
+    expect(await rooms()).toEqual(['back', 'elsewhere']);
+    await c.close();
+  });
+
   it('should keep the members of a closed replica for the grace: those back on another replica stay, the others leave', async () => {
     // Reaped on a heartbeat of the replica left: one every second with a TTL of 6 s.
     const c = cluster(6);

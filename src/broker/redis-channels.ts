@@ -36,7 +36,10 @@ export interface RoomChannels {
   listen(channel: string): Promise<void>;
   /** Unsubscribes; resolves once Redis acknowledged it, or could not be asked. */
   unlisten(channel: string): Promise<void>;
-  /** True when every connection is subscribed as asked. */
+  /**
+   * True when new subscriptions can be made: the one subscriber connection is up and subscribed as
+   * asked; on a cluster, the slot map is known (one master down leaves the others' rooms served).
+   */
   ready(): boolean;
   close(): Promise<void>;
 }

@@ -30,8 +30,6 @@ interface Shard {
   readonly node: string;
   readonly client: Redis;
   readonly channels: Set<string>;
-  /** Every channel asked for is subscribed (the PING after them answered). */
-  confirmed: boolean;
 }
 
 export function shardedChannels(
@@ -44,13 +42,7 @@ export function shardedChannels(
   const shards = new Map<string, Shard>();
   /** Each listened channel, and the shard it is subscribed on. */
   const placed = new Map<string, Shard>();
-  const slots = new Map<string, number>();
-  const slotOf = (channel: string) => {
-    let slot = slots.get(channel);
-    if (slot === undefined) slots.set(channel, (slot = calculateSlot(channel)));
-    return slot;
-  };
-  const masterOf = (channel: string): string | undefined => cluster.slots[slotOf(channel)]?.[0];
+  const masterOf = (channel: string): string | undefined => cluster.slots[calculateSlot(channel)]?.[0];
   const refresh = () => cluster.refreshSlotsCache();
 
   const shardOn = (node: string): Shard => {
@@ -63,11 +55,10 @@ export function shardedChannels(
       { enableReadyCheck: false, connectionName: 'roomcast:subscriber' },
     );
     const role = `subscriber ${node}`;
-    const created: Shard = { node, client, channels: new Set(), confirmed: false };
+    const created: Shard = { node, client, channels: new Set() };
     let connectedBefore = false;
     client.on('smessage', (channel: string, payload: string) => events.message(channel, payload));
     client.on('moved', refresh);
-    client.on('close', () => (created.confirmed = false));
     client.on('reconnecting', () => events.reconnecting());
     client.on('error', (error: Error) => {
       if (error.message.includes('sunsubscribe')) refresh();
@@ -78,7 +69,6 @@ export function shardedChannels(
       connectedBefore = true;
       client.ping().then(
         () => {
-          created.confirmed = true;
           events.state(role);
           if (resumed && created.channels.size > 0) events.resumed([...created.channels]);
         },
@@ -144,10 +134,11 @@ export function shardedChannels(
       const shard = placed.get(channel);
       if (!shard) return;
       placed.delete(channel);
-      slots.delete(channel);
       await release(shard, [channel]);
     },
-    ready: () => cluster.status === 'ready' && [...shards.values()].every((shard) => shard.channels.size === 0 || shard.confirmed),
+    // Not every shard's subscriber: with one master down, a replica still serves the others' rooms,
+    // and the dead master's rooms catch up once they move (their subscribers stay connected meanwhile).
+    ready: () => cluster.status === 'ready',
     async close() {
       cluster.off('refresh', follow);
       await Promise.all([...shards.values()].map((shard) => quit(shard.client, timeoutMs)));

@@ -122,7 +122,7 @@ describe('Redis outage', () => {
       const next = await published(room, 'after');
       expect(next.seq).toBe(1);
       for (const stream of streams) expect(event(await stream.next())).toMatchObject({ seq: 1, data: 'after', cursor: next.cursor });
-      // The epoch was ended once: the slower server's renewal found the new epoch and left it alone.
+      // The epoch was ended once: a slower renewal found the new epoch and left it alone.
       const again = await published(room, 'again');
       expect(again.seq).toBe(2);
       for (const stream of streams) {
@@ -131,7 +131,10 @@ describe('Redis outage', () => {
       }
       const rollbacks = async (target: TestServer) =>
         Number(/^roomcast_history_rollbacks_total (\d+)$/m.exec(await (await fetch(new URL('/metrics', target.url))).text())?.[1]);
-      expect([await rollbacks(server), await rollbacks(other)]).toEqual([1, 1]);
+      // Each counts what it saw: the rollback, or (when the other had already ended the epoch before its
+      // catch-up read) a history that was gone, which is no rollback of its own.
+      const counted = [await rollbacks(server), await rollbacks(other)];
+      expect(counted.every((n) => n <= 1) && counted.some((n) => n === 1), String(counted)).toBe(true);
     } finally {
       await otherClient.dispose();
       await other.close();

@@ -53,25 +53,11 @@ const publish = async (replica: Replica, room: string, data: unknown, idempotenc
 };
 type Result = ExecutionResult<RoomMessagesSubscription>;
 const message = (r: Result) => r.data!.messages as { __typename: string; seq: number; data: unknown; cursor: string };
-const shardSubscribers = async (node: RedisServer, room: string) =>
-  ((await node.command('PUBSUB', 'SHARDNUMSUB', `roomcast:{${room}}`)) as [string, number])[1];
-
-/** One room on each of the three masters, named `<base>-<n>`. */
-async function roomsOnEveryMaster(base: string): Promise<{ rooms: string[]; masters: RedisServer[] }> {
-  const rooms: string[] = [];
-  const masters: RedisServer[] = [];
-  for (let n = 0; masters.length < 3; n++) {
-    const master = await cluster.masterOf(`${base}-${n}`);
-    if (masters.includes(master)) continue;
-    rooms.push(`${base}-${n}`);
-    masters.push(master);
-  }
-  return { rooms, masters };
-}
+const shardSubscribers = (node: RedisServer, room: string) => RedisCluster.shardSubscribers(node, `roomcast:{${room}}`);
 
 describe('three replicas on a Redis Cluster', () => {
   it('should deliver every message published on any replica to subscribers on every replica, in rooms on every master, in order, once', async () => {
-    const { rooms, masters } = await roomsOnEveryMaster('fanout');
+    const { rooms, masters } = await cluster.roomsOnEveryMaster('fanout');
     for (const [r, room] of rooms.entries()) {
       const live = replicas.map((replica) => subscribeWs(connect(replica), RoomMessagesDocument, { room }));
       const liveFrom: number[] = [];
@@ -106,7 +92,7 @@ describe('three replicas on a Redis Cluster', () => {
   });
 
   it('should resume on another replica with exactly what was missed, and announce a HistoryGap past HISTORY_SIZE', async () => {
-    const { rooms } = await roomsOnEveryMaster('resume');
+    const { rooms } = await cluster.roomsOnEveryMaster('resume');
     for (const room of rooms) {
       const first = await publish(replicas[0]!, room, 0);
       for (let n = 1; n <= 24; n++) await publish(replicas[n % 3]!, room, n);
@@ -132,7 +118,7 @@ describe('three replicas on a Redis Cluster', () => {
   });
 
   it('should answer a repeated idempotency key on any replica with the stored message', async () => {
-    const { rooms } = await roomsOnEveryMaster('idem');
+    const { rooms } = await cluster.roomsOnEveryMaster('idem');
     for (const room of rooms) {
       const attempts = await Promise.all(replicas.map((replica) => publish(replica, room, 'once', 'order-1')));
       expect(new Set(attempts.map((m) => m.cursor)).size).toBe(1);
@@ -142,7 +128,7 @@ describe('three replicas on a Redis Cluster', () => {
   });
 
   it('should count members on every replica in one presence, in rooms on every master', async () => {
-    const { rooms } = await roomsOnEveryMaster('members');
+    const { rooms } = await cluster.roomsOnEveryMaster('members');
     const members: RoomMember[] = [];
     try {
       for (const room of rooms) {
@@ -162,7 +148,7 @@ describe('three replicas on a Redis Cluster', () => {
   });
 
   it('should let roomcast/publisher and the CLI publish into rooms on every master, reaching subscribers on every replica', async () => {
-    const { rooms } = await roomsOnEveryMaster('backend');
+    const { rooms } = await cluster.roomsOnEveryMaster('backend');
     const publisher = createPublisher({ redisClusterNodes: cluster.seeds.split(',') });
     try {
       for (const room of rooms) {

@@ -109,6 +109,24 @@ export class RedisCluster {
     throw new Error('no node of the cluster answers');
   }
 
+  /** One room on each of the three masters (`<base>-<n>`), and those masters, in the order of the rooms. */
+  async roomsOnEveryMaster(base: string): Promise<{ rooms: string[]; masters: RedisServer[] }> {
+    const rooms: string[] = [];
+    const masters: RedisServer[] = [];
+    for (let n = 0; masters.length < 3; n++) {
+      const master = await this.masterOf(`${base}-${n}`);
+      if (masters.includes(master)) continue;
+      rooms.push(`${base}-${n}`);
+      masters.push(master);
+    }
+    return { rooms, masters };
+  }
+
+  /** Clients of a shard channel on one node (`PUBSUB SHARDNUMSUB`). */
+  static async shardSubscribers(node: RedisServer, channel: string): Promise<number> {
+    return ((await node.command('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number])[1];
+  }
+
   /** Every slot range and the port of its master, as a node sees it. */
   private async mastersSeenBy(node: RedisServer): Promise<[number, number, number][]> {
     const slots = (await node.command('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];

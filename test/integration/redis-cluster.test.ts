@@ -97,23 +97,8 @@ function roomWhere(base: string, pick: (slot: number) => boolean): string {
   for (let n = 0; ; n++) if (pick(calculateSlot(`${base}-${n}`))) return `${base}-${n}`;
 }
 
-/** One room on each master: the rooms' masters, in the order of the rooms. */
-async function roomsOnEveryMaster(base: string): Promise<{ rooms: string[]; masters: RedisServer[] }> {
-  const rooms: string[] = [];
-  const masters: RedisServer[] = [];
-  for (let n = 0; masters.length < 3; n++) {
-    const room = `${base}-${n}`;
-    const master = await cluster.masterOf(room);
-    if (masters.includes(master)) continue;
-    rooms.push(room);
-    masters.push(master);
-  }
-  return { rooms, masters };
-}
-
 const channelOf = (room: string) => `${PREFIX}{${room}}`;
-const shardSubscribers = async (node: RedisServer, room: string) =>
-  ((await node.command('PUBSUB', 'SHARDNUMSUB', channelOf(room))) as [string, number])[1];
+const shardSubscribers = (node: RedisServer, room: string) => RedisCluster.shardSubscribers(node, channelOf(room));
 
 async function next(subscription: AsyncIterator<SubscriptionEvent>): Promise<Message> {
   const { value, done } = await within(subscription.next(), 10_000, 'the next message');
@@ -123,7 +108,7 @@ async function next(subscription: AsyncIterator<SubscriptionEvent>): Promise<Mes
 
 describe('Redis Cluster specifics', () => {
   it("should subscribe on each room's own master, one connection per master, and release there", async () => {
-    const { rooms, masters } = await roomsOnEveryMaster('spread');
+    const { rooms, masters } = await cluster.roomsOnEveryMaster('spread');
     const [first, second] = [await readyBroker(), await readyBroker()];
     try {
       const subscriptions = await Promise.all(
@@ -153,7 +138,7 @@ describe('Redis Cluster specifics', () => {
   });
 
   it('should have only the rooms of a shard whose subscriber connection dropped re-read history, and lose nothing', async () => {
-    const { rooms, masters } = await roomsOnEveryMaster('dropped');
+    const { rooms, masters } = await cluster.roomsOnEveryMaster('dropped');
     const backend = clusterBackend();
     const reads: string[] = [];
     const read = backend.read.bind(backend);
@@ -182,7 +167,7 @@ describe('Redis Cluster specifics', () => {
   });
 
   it("should move a room's subscriptions with its slot when resharded while publishing: every message once, in order", async () => {
-    const { masters } = await roomsOnEveryMaster('moved');
+    const { masters } = await cluster.roomsOnEveryMaster('moved');
     const [from, to] = masters as [RedisServer, RedisServer];
     // redis-cli --cluster reshard moves the source's lowest slots first: a room on that slot.
     const lowest = Math.min(
@@ -233,7 +218,7 @@ describe('Redis Cluster specifics', () => {
   }, 60_000);
 
   it("should release a silent replica's members in rooms on every master, with a LEAVE each", async () => {
-    const { rooms } = await roomsOnEveryMaster('silent');
+    const { rooms } = await cluster.roomsOnEveryMaster('silent');
     const replicas = presenceReplicas();
     try {
       // Reaped on a heartbeat of the survivor: one a second with a TTL of 6 s.
@@ -255,7 +240,7 @@ describe('Redis Cluster specifics', () => {
   });
 
   it("should confirm a publish with WAIT on its room's own master, and fail it UNAVAILABLE when that master's replica is stalled", async () => {
-    const { rooms, masters } = await roomsOnEveryMaster('waited');
+    const { rooms, masters } = await cluster.roomsOnEveryMaster('waited');
     const backend = createRedisBackend({
       redis: target(),
       keyPrefix: PREFIX,
@@ -288,7 +273,7 @@ describe('Redis Cluster specifics', () => {
 
   // Last: the cluster has one replica fewer afterwards.
   it("should fail publishes UNAVAILABLE only until a killed master's replica is promoted, and only to its rooms, then deliver everything once", async () => {
-    const { rooms, masters } = await roomsOnEveryMaster('failover');
+    const { rooms, masters } = await cluster.roomsOnEveryMaster('failover');
     const [room, master] = [rooms[0]!, masters[0]!];
     const [first, second] = [await readyBroker(), await readyBroker()];
     try {

@@ -5,14 +5,26 @@
  */
 
 export interface Layout {
-  /** `1room` or `100rooms`: also the name `--scenario` filters by. */
+  /** The name `--scenario` filters by. */
   readonly name: string;
   readonly rooms: number;
+  /** Messages per second over all rooms, at every level (default: rateFor's rule). */
+  readonly rate?: number;
+  /** Messages sent together, in one tick, each time (default 1: evenly spread over the second). */
+  readonly burst?: number;
+  /** Subscribers per room, at one level only (default: the profile's subscriber levels). */
+  readonly subscribersPerRoom?: number;
 }
 
 export const LAYOUTS: readonly Layout[] = [
   { name: '1room', rooms: 1 },
   { name: '100rooms', rooms: 100 },
+  // The throughput regime of the publish path (issue 14).
+  { name: '100rooms-500', rooms: 100, rate: 500 },
+  // Where batching can beat the per-message floor: 20 messages in one tick, once a second.
+  { name: 'burst', rooms: 1, rate: 20, burst: 20 },
+  // Many small rooms, what most chat apps are: Redis does the same work per publish whatever the fan-out.
+  { name: '1000rooms', rooms: 1_000, rate: 200, subscribersPerRoom: 3 },
 ];
 
 export interface SaturationProfile {
@@ -106,7 +118,13 @@ export const QUICK: Profile = {
 
 /** Messages per second of a ladder step. */
 export function rateFor(profile: Profile, layout: Layout, subscribers: number): number {
+  if (layout.rate !== undefined) return layout.rate;
   return layout.rooms === 1 ? profile.oneRoomDeliveriesPerSecond / subscribers : profile.manyRoomsRate;
+}
+
+/** The subscriber levels of a layout's ladder. */
+export function levelsFor(profile: Profile, layout: Layout): readonly number[] {
+  return layout.subscribersPerRoom === undefined ? profile.subscriberLevels : [layout.rooms * layout.subscribersPerRoom];
 }
 
 /** Messages of a measured step at `rate` lasting about `seconds`, never fewer than minMessages. */

@@ -10,7 +10,7 @@
  */
 import { freemem } from 'node:os';
 import { rssBytes, sum } from '../measure/proc.js';
-import { messagesFor, rateFor, warmMessagesFor, type Layout, type Profile } from '../profile.js';
+import { levelsFor, messagesFor, rateFor, warmMessagesFor, type Layout, type Profile } from '../profile.js';
 import type { Target } from '../targets/target.js';
 import { awaitSubscribed, type BarrierResult } from './barrier.js';
 import { runStep, type StepResult } from './load-step.js';
@@ -63,15 +63,22 @@ export async function runLadder(target: Target, layout: Layout, profile: Profile
       publishInFlight: profile.publishInFlight,
     });
     const serverRss = () => sum(session!.running.serverPids.map(rssBytes));
-    const warmSubscribers = Math.min(profile.rssWarmSubscribers, (profile.subscriberLevels[0] ?? 1) - 1);
+    const subscriberLevels = levelsFor(profile, layout);
+    const burst = layout.burst ?? 1;
+    const warmSubscribers = Math.min(profile.rssWarmSubscribers, (subscriberLevels[0] ?? 1) - 1);
     await session.pool.add(warmSubscribers, session.running.subscribeUrls, layout.rooms);
     await awaitSubscribed(session, profile.barrierTimeoutMs);
     const warmRate = rateFor(profile, layout, Math.max(1, warmSubscribers));
-    await runStep(session, { rate: warmRate, count: warmMessagesFor(profile, warmRate), drainTimeoutMs: profile.drainTimeoutMs });
+    await runStep(session, {
+      rate: warmRate,
+      burst,
+      count: warmMessagesFor(profile, warmRate),
+      drainTimeoutMs: profile.drainTimeoutMs,
+    });
     await sleep(profile.idleSettleMs);
     const before = serverRss();
 
-    for (const subscribers of profile.subscriberLevels) {
+    for (const subscribers of subscriberLevels) {
       const adding = subscribers - session.pool.size;
       if (freemem() < adding * FREE_BYTES_PER_SUBSCRIBER) {
         skipped.push(`${subscribers}: only ${Math.round(freemem() / 2 ** 20)} MiB free`);
@@ -87,8 +94,8 @@ export async function runLadder(target: Target, layout: Layout, profile: Profile
 
       const rate = rateFor(profile, layout, subscribers);
       const drainTimeoutMs = profile.drainTimeoutMs;
-      const warm = await runStep(session, { rate, count: warmMessagesFor(profile, rate), drainTimeoutMs });
-      const step = await runStep(session, { rate, count: messagesFor(profile, rate, profile.stepSeconds), drainTimeoutMs });
+      const warm = await runStep(session, { rate, burst, count: warmMessagesFor(profile, rate), drainTimeoutMs });
+      const step = await runStep(session, { rate, burst, count: messagesFor(profile, rate, profile.stepSeconds), drainTimeoutMs });
       say(
         `  ${subscribers} subs, ${rate.toFixed(1)} msg/s: ${fmt(step.serverUsPerDelivery)} µs/delivery, ` +
           `${fmt(step.serverUsPerPublish)} µs/publish, p99 ${fmt(step.latencyMs.p99)} ms, lost ${step.lost}` +

@@ -22,6 +22,8 @@ const STALL_MS = 1_500;
 export interface StepSpec {
   /** Messages per second. */
   readonly rate: number;
+  /** Messages sent together each time (default 1: evenly spread). */
+  readonly burst?: number;
   readonly count: number;
   readonly drainTimeoutMs: number;
 }
@@ -61,7 +63,7 @@ export async function runStep(session: Session, spec: StepSpec): Promise<StepRes
   const subscribers = [...openByRoom.values()].reduce((a, b) => a + b, 0);
   const window = new CpuWindow(session);
 
-  const published = await publisher.call('run', { fromId, count: spec.count, rate: spec.rate });
+  const published = await publisher.call('run', { fromId, count: spec.count, rate: spec.rate, burst: spec.burst });
   const failed = new Set(published.failedIds);
   let expected = 0;
   for (let i = fromId; i < fromId + spec.count; i++) {

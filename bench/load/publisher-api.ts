@@ -10,8 +10,10 @@ export interface PublishRun {
   /** Ids fromId .. fromId + count - 1; message i goes to room i % rooms (placement.ts). */
   readonly fromId: number;
   readonly count: number;
-  /** Messages per second, spread evenly (message k is due k / rate seconds after the start). */
+  /** Messages per second, spread evenly (message k is due k / rate seconds after the start)... */
   readonly rate: number;
+  /** ...or in bursts of this many, sent in one tick (message k is due floor(k / burst) * burst / rate seconds after it). */
+  readonly burst?: number;
 }
 
 export interface PublishReport {

@@ -90,10 +90,11 @@ const api: PublisherApi = {
     }
   },
 
-  run({ fromId, count, rate }) {
+  run({ fromId, count, rate, burst = 1 }) {
     return new Promise<PublishReport>((resolve) => {
       const start = nowMs();
       const intervalMs = 1000 / rate;
+      const due = (k: number) => start + Math.floor(k / burst) * burst * intervalMs;
       const failedIds: number[] = [];
       const errors: Record<string, number> = {};
       const requestTimes = new Histogram();
@@ -119,9 +120,9 @@ const api: PublisherApi = {
         timer = undefined;
         const now = nowMs();
         // Everything due by now goes out, as far as the in-flight limit allows; later ones lag.
-        while (sent < count && inFlight < maxInFlight && start + sent * intervalMs <= now) {
+        while (sent < count && inFlight < maxInFlight && due(sent) <= now) {
           const i = fromId + sent;
-          maxLagMs = Math.max(maxLagMs, now - (start + sent * intervalMs));
+          maxLagMs = Math.max(maxLagMs, now - due(sent));
           sent++;
           inFlight++;
           const began = nowMs();
@@ -138,7 +139,7 @@ const api: PublisherApi = {
           });
         }
         if (sent < count && !timer && inFlight < maxInFlight) {
-          const wait = start + sent * intervalMs - nowMs();
+          const wait = due(sent) - nowMs();
           timer = setTimeout(pump, Math.max(0, wait));
         }
       };

@@ -6,7 +6,7 @@
  */
 import type { LevelResult } from '../harness/ladder.js';
 import { spreadOf, type Spread } from '../measure/stats.js';
-import { LAYOUTS, rateFor, type Profile } from '../profile.js';
+import { LAYOUTS, levelsFor, rateFor, type Layout, type Profile } from '../profile.js';
 import { BASELINE_NAMES, type BaselineName, type TargetName } from '../targets/target.js';
 import type { BenchResults, TargetRun } from './results.js';
 
@@ -121,6 +121,42 @@ function figureDefs(profile: Profile, scenarios: readonly string[]): FigureDef[]
       },
     );
   }
+  for (const layout of LAYOUTS.filter((l) => l.rate !== undefined && has(l.name))) {
+    // Issue 14's scenarios: what each was added to show.
+    const [subscribers] = levelsFor(profile, layout);
+    if (subscribers === undefined) continue;
+    const at = describe(layout, subscribers);
+    const step = (run: TargetRun) => level(run, layout.name, subscribers)?.step;
+    if (layout.burst !== undefined) {
+      defs.push({
+        key: `${layout.name}-server-us-per-delivery`,
+        label: `server CPU per delivery (${at})`,
+        unit: 'µs',
+        better: 'lower',
+        headline: true,
+        value: (r) => step(r)?.serverUsPerDelivery,
+      });
+    } else {
+      defs.push(
+        {
+          key: `${layout.name}-server-us-per-publish`,
+          label: `server CPU per publish (${at})`,
+          unit: 'µs',
+          better: 'lower',
+          headline: true,
+          value: (r) => step(r)?.serverUsPerPublish,
+        },
+        {
+          key: `${layout.name}-redis-us-per-publish`,
+          label: `redis-server CPU per publish (${at})`,
+          unit: 'µs',
+          better: 'lower',
+          headline: true,
+          value: (r) => step(r)?.redisUsPerPublish,
+        },
+      );
+    }
+  }
   if (has(one.name)) {
     for (const subscribers of profile.subscriberLevels) {
       defs.push({
@@ -154,7 +190,7 @@ function figureDefs(profile: Profile, scenarios: readonly string[]): FigureDef[]
 
   for (const layout of LAYOUTS) {
     if (!has(layout.name)) continue;
-    for (const subscribers of profile.subscriberLevels) {
+    for (const subscribers of levelsFor(profile, layout)) {
       const rate = rateFor(profile, layout, subscribers);
       const at = `${layout.name}, ${n(subscribers)} subs, ${Number(rate.toFixed(2))} msg/s`;
       const step = (r: TargetRun) => level(r, layout.name, subscribers)?.step;
@@ -182,6 +218,14 @@ function figureDefs(profile: Profile, scenarios: readonly string[]): FigureDef[]
           better: 'lower',
           headline: false,
           value: (r) => step(r)?.redisUsPerDelivery,
+        },
+        {
+          key: `${layout.name}-${subscribers}-redis-us-per-publish`,
+          label: `${at}: redis µs/publish`,
+          unit: 'µs',
+          better: 'lower',
+          headline: false,
+          value: (r) => step(r)?.redisUsPerPublish,
         },
         {
           key: `${layout.name}-${subscribers}-p50`,
@@ -243,6 +287,14 @@ function figureDefs(profile: Profile, scenarios: readonly string[]): FigureDef[]
     }
   }
   return defs;
+}
+
+/** `1,000 subs, 1 room, 20 msg/s in bursts of 20` */
+function describe(layout: Layout, subscribers: number): string {
+  const n = (value: number) => value.toLocaleString('en-US');
+  const rooms = layout.rooms === 1 ? '1 room' : `${n(layout.rooms)} rooms`;
+  const burst = layout.burst === undefined ? '' : ` in bursts of ${layout.burst}`;
+  return `${n(subscribers)} subs, ${rooms}, ${n(layout.rate ?? 0)} msg/s${burst}`;
 }
 
 function pct(share: number | undefined): number | undefined {

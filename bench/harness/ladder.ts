@@ -10,6 +10,7 @@
  */
 import { freemem } from 'node:os';
 import { rssBytes, sum } from '../measure/proc.js';
+import type { CommandStats } from '../measure/redis-commands.js';
 import { levelsFor, messagesFor, rateFor, warmMessagesFor, type Layout, type Profile } from '../profile.js';
 import type { Target } from '../targets/target.js';
 import { awaitSubscribed, type BarrierResult } from './barrier.js';
@@ -101,6 +102,7 @@ export async function runLadder(target: Target, layout: Layout, profile: Profile
           `${fmt(step.serverUsPerPublish)} µs/publish, p99 ${fmt(step.latencyMs.p99)} ms, lost ${step.lost}` +
           (step.clientBound ? ' (client-bound)' : ''),
       );
+      if (step.redisCommands) say(`    redis per publish: ${describeCommands(step.redisCommands, step.published)}`);
       levels.push({
         subscribers,
         opened: opened.opened,
@@ -126,4 +128,13 @@ export async function runLadder(target: Target, layout: Layout, profile: Profile
 
 function fmt(value: number | undefined): string {
   return value === undefined ? '-' : value.toFixed(value < 10 ? 2 : 1);
+}
+
+/** `evalsha 1.00 × 77 µs, xadd 1.00 × 7.9 µs, ...`: calls and Redis's own µs per call, per publish, busiest first. */
+function describeCommands(commands: CommandStats, published: number): string {
+  return Object.entries(commands)
+    .sort(([, a], [, b]) => b.usec - a.usec)
+    .slice(0, 8)
+    .map(([name, { calls, usec }]) => `${name} ${(calls / Math.max(1, published)).toFixed(2)} × ${fmt(usec / calls)} µs`)
+    .join(', ');
 }

@@ -9,6 +9,7 @@
  */
 import { quantileUs } from '../measure/histogram.js';
 import { roomIndexOf, roomName } from '../load/placement.js';
+import { commandsBetween, commandStats, type CommandStats } from '../measure/redis-commands.js';
 import { CpuWindow, type CpuUsage } from './cpu-window.js';
 import type { Session } from './session.js';
 
@@ -51,6 +52,8 @@ export interface StepResult {
   readonly serverUsPerPublish: number | undefined;
   readonly redisUsPerDelivery: number | undefined;
   readonly redisUsPerPublish: number | undefined;
+  /** redis-server's commands over the step (INFO commandstats), when the target has one. */
+  readonly redisCommands: CommandStats | undefined;
   readonly latencyMs: { readonly p50: number | undefined; readonly p99: number | undefined; readonly max: number | undefined };
   /** Some client worker used more than SATURATED_CORE of a core: the figures may be the client's. */
   readonly clientBound: boolean;
@@ -61,6 +64,8 @@ export async function runStep(session: Session, spec: StepSpec): Promise<StepRes
   const fromId = session.takeIds(spec.count);
   const openByRoom = await pool.phase(fromId);
   const subscribers = [...openByRoom.values()].reduce((a, b) => a + b, 0);
+  const { redisUrl } = session.running;
+  const commandsBefore = redisUrl === undefined ? undefined : await commandStats(redisUrl);
   const window = new CpuWindow(session);
 
   const published = await publisher.call('run', { fromId, count: spec.count, rate: spec.rate, burst: spec.burst });
@@ -71,6 +76,7 @@ export async function runStep(session: Session, spec: StepSpec): Promise<StepRes
   }
   const drained = await drain(session, expected, spec.drainTimeoutMs);
   const cpu = window.end();
+  const redisCommands = redisUrl === undefined ? undefined : commandsBetween(commandsBefore!, await commandStats(redisUrl));
   const report = await pool.report();
 
   let lost = 0;
@@ -111,6 +117,7 @@ export async function runStep(session: Session, spec: StepSpec): Promise<StepRes
     serverUsPerPublish: perUs(cpu.serverMs, ok),
     redisUsPerDelivery: session.running.redisPid === undefined ? undefined : perUs(cpu.redisMs, delivered),
     redisUsPerPublish: session.running.redisPid === undefined ? undefined : perUs(cpu.redisMs, ok),
+    redisCommands,
     latencyMs: {
       p50: toMs(quantileUs(report.latency, 0.5)),
       p99: toMs(quantileUs(report.latency, 0.99)),

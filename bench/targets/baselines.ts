@@ -47,6 +47,7 @@ function baseline(spec: BaselineSpec): Target {
       return {
         serverPids: started.map((replica) => replica.process.pid!),
         redisPid: redis.pid,
+        redisUrl: redis.url,
         subscribeUrls: started.map((replica) => spec.subscribeUrl(replica.port)),
         publishUrls: started.map((replica) => spec.publishUrl(replica.port)),
         warnings: () => started.flatMap((replica) => replica.output),

@@ -29,6 +29,7 @@ export async function running(replicas: Replica[], redis: BenchRedis | undefined
   return {
     serverPids: replicas.map((replica) => replica.process.pid!),
     redisPid: redis?.pid,
+    redisUrl: redis?.url,
     subscribeUrls: replicas.map((replica) => replica.wsUrl),
     publishUrls: replicas.map((replica) => (publishPath ? new URL(publishPath, replica.url).href : replica.url)),
     warnings: () => replicas.flatMap((replica) => replica.output.filter((line) => /"level":"(warn|error)"/.test(line))),

@@ -32,6 +32,8 @@ export interface RunningTarget {
   readonly serverPids: readonly number[];
   /** redis-server, measured and reported apart. */
   readonly redisPid: number | undefined;
+  /** Its URL, for `INFO commandstats`. */
+  readonly redisUrl: string | undefined;
   /** One per replica, in replica order. */
   readonly subscribeUrls: readonly string[];
   readonly publishUrls: readonly string[];

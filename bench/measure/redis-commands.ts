@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 
-export interface CommandUse {
+interface CommandUse {
   readonly calls: number;
   readonly usec: number;
 }

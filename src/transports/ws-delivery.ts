@@ -88,7 +88,10 @@ export class RenderGroup {
 const compiledOperations = new WeakMap<DocumentNode, Map<string, CompiledQuery | undefined>>();
 function compiled({ schema, document, operationName }: RenderArgs): CompiledQuery | undefined {
   let byName = compiledOperations.get(document);
-  if (!byName) compiledOperations.set(document, (byName = new Map()));
+  if (!byName) {
+    byName = new Map<string, CompiledQuery | undefined>();
+    compiledOperations.set(document, byName);
+  }
   const name = operationName ?? '';
   if (!byName.has(name)) {
     let query: CompiledQuery | undefined;

@@ -24,7 +24,7 @@ import { RoomcastError } from '../errors.js';
 import { resumeExtensions } from '../graphql/resume.js';
 import { executeEach, subscribeToSource } from '../graphql/source-stream.js';
 import { DeliveryTally } from '../metrics/tally.js';
-import { writeInTick } from './tick-writes.js';
+import { writeInTurn } from './turn-writes.js';
 
 export type RenderArgs = ExecutionArgs;
 /** Envelop's subscribe for the operation, which runs every plugin's onSubscribe. */
@@ -189,7 +189,7 @@ class Member {
     if (ws.readyState === ws.OPEN) {
       const bytes = frame(this.prefix, payload);
       if (!this.subscriber.overBudget(ws.bufferedAmount + bytes.length)) {
-        writeInTick(socket, bytes);
+        writeInTurn(socket, bytes);
         this.tally.frames++;
         this.tally.bytes += bytes.length;
       }

@@ -14,10 +14,14 @@ import type { CommandStats } from '../measure/redis-commands.js';
 import { levelsFor, messagesFor, rateFor, warmMessagesFor, type Layout, type Profile } from '../profile.js';
 import type { Target } from '../targets/target.js';
 import { awaitSubscribed, type BarrierResult } from './barrier.js';
+import { CpuWindow } from './cpu-window.js';
 import { runStep, type StepResult } from './load-step.js';
 import { say } from './log.js';
 import { Session } from './session.js';
 import { summarizeWarnings } from './warnings.js';
+
+/** How long the servers' idle CPU is read for, at each level (CPU time comes in 10 ms ticks). */
+const IDLE_CPU_MS = 3_000;
 
 /** A level is skipped when the machine has less free memory than this per subscriber to add (clients and servers). */
 const FREE_BYTES_PER_SUBSCRIBER = 200 * 1024;
@@ -34,6 +38,9 @@ export interface LevelResult {
   readonly redisRssIdleBytes: number | undefined;
   /** (server RSS with the level's idle subscribers - with the warm-up subscribers only) / subscribers added since. */
   readonly rssPerConnectionKiB: number;
+  /** Share of one core the servers (all together), and redis-server, use idle with the level's subscribers. */
+  readonly idleServerCores: number;
+  readonly idleRedisCores: number | undefined;
   /** Losses of the unmeasured warm-up step: a loss is a loss, measured or not. */
   readonly warmLost: number;
   readonly step: StepResult;
@@ -92,6 +99,11 @@ export async function runLadder(target: Target, layout: Layout, profile: Profile
       await sleep(profile.idleSettleMs);
       const idle = serverRss();
       const redisRssIdle = session.running.redisPid === undefined ? undefined : rssBytes(session.running.redisPid);
+      // What the target does with nobody publishing (pings, presence, inspector, metrics): every
+      // per-publish figure carries it, spread over the step's publishes.
+      const idleWindow = new CpuWindow(session);
+      await sleep(IDLE_CPU_MS);
+      const idleCpu = idleWindow.end();
 
       const rate = rateFor(profile, layout, subscribers);
       const drainTimeoutMs = profile.drainTimeoutMs;
@@ -101,6 +113,9 @@ export async function runLadder(target: Target, layout: Layout, profile: Profile
         `  ${subscribers} subs, ${rate.toFixed(1)} msg/s: ${fmt(step.serverUsPerDelivery)} µs/delivery, ` +
           `${fmt(step.serverUsPerPublish)} µs/publish, p99 ${fmt(step.latencyMs.p99)} ms, lost ${step.lost}` +
           (step.clientBound ? ' (client-bound)' : ''),
+      );
+      say(
+        `    idle: servers ${fmt((idleCpu.serverMs / idleCpu.wallMs) * 100)} % of a core, redis ${fmt((idleCpu.redisMs / idleCpu.wallMs) * 100)} %`,
       );
       if (step.redisCommands) say(`    redis per publish: ${describeCommands(step.redisCommands, step.published)}`);
       levels.push({
@@ -113,6 +128,8 @@ export async function runLadder(target: Target, layout: Layout, profile: Profile
         serverRssIdleBytes: idle,
         redisRssIdleBytes: redisRssIdle,
         rssPerConnectionKiB: (idle - before) / 1024 / (subscribers - warmSubscribers),
+        idleServerCores: idleCpu.serverMs / idleCpu.wallMs,
+        idleRedisCores: session.running.redisPid === undefined ? undefined : idleCpu.redisMs / idleCpu.wallMs,
         warmLost: warm.lost,
         step,
       });

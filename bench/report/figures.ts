@@ -260,6 +260,22 @@ function figureDefs(profile: Profile, scenarios: readonly string[]): FigureDef[]
           value: (r) => level(r, layout.name, subscribers)?.rssPerConnectionKiB,
         },
         {
+          key: `${layout.name}-${subscribers}-idle-cpu`,
+          label: `${at}: servers idle, % of a core`,
+          unit: '%',
+          better: 'lower',
+          headline: false,
+          value: (r) => pct(level(r, layout.name, subscribers)?.idleServerCores),
+        },
+        {
+          key: `${layout.name}-${subscribers}-redis-idle-cpu`,
+          label: `${at}: redis-server idle, % of a core`,
+          unit: '%',
+          better: 'lower',
+          headline: false,
+          value: (r) => pct(level(r, layout.name, subscribers)?.idleRedisCores),
+        },
+        {
           key: `${layout.name}-${subscribers}-lost`,
           label: `${at}: lost`,
           unit: '',

@@ -34,6 +34,8 @@ export interface LevelResult {
   readonly barrier: BarrierResult;
   /** Server RSS with only the warm-up subscribers, idle. */
   readonly serverRssBeforeBytes: number;
+  /** Server RSS right after start, before any subscriber. */
+  readonly serverRssColdBytes: number;
   readonly serverRssIdleBytes: number;
   readonly redisRssIdleBytes: number | undefined;
   /** (server RSS with the level's idle subscribers - with the warm-up subscribers only) / subscribers added since. */
@@ -71,6 +73,8 @@ export async function runLadder(target: Target, layout: Layout, profile: Profile
       publishInFlight: profile.publishInFlight,
     });
     const serverRss = () => sum(session!.running.serverPids.map(rssBytes));
+    // Started, nobody connected yet: what a cold start holds.
+    const cold = serverRss();
     const subscriberLevels = levelsFor(profile, layout);
     const burst = layout.burst ?? 1;
     const warmSubscribers = Math.min(profile.rssWarmSubscribers, (subscriberLevels[0] ?? 1) - 1);
@@ -125,6 +129,7 @@ export async function runLadder(target: Target, layout: Layout, profile: Profile
         openErrors: opened.errors,
         barrier,
         serverRssBeforeBytes: before,
+        serverRssColdBytes: cold,
         serverRssIdleBytes: idle,
         redisRssIdleBytes: redisRssIdle,
         rssPerConnectionKiB: (idle - before) / 1024 / (subscribers - warmSubscribers),

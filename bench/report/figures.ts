@@ -260,6 +260,28 @@ function figureDefs(profile: Profile, scenarios: readonly string[]): FigureDef[]
           value: (r) => level(r, layout.name, subscribers)?.rssPerConnectionKiB,
         },
         {
+          key: `${layout.name}-${subscribers}-rss-cold`,
+          label: `${at}: RSS KiB/idle conn from a cold start`,
+          unit: 'KiB',
+          better: 'lower',
+          headline: false,
+          value: (r) => {
+            const l = level(r, layout.name, subscribers);
+            return l && (l.serverRssIdleBytes - l.serverRssColdBytes) / 1024 / subscribers;
+          },
+        },
+        {
+          key: `${layout.name}-${subscribers}-warm-up-heap`,
+          label: `${at}: RSS of the warm-up (first subscribers and messages), MiB`,
+          unit: 'MiB',
+          better: 'lower',
+          headline: false,
+          value: (r) => {
+            const l = level(r, layout.name, subscribers);
+            return l && (l.serverRssBeforeBytes - l.serverRssColdBytes) / 2 ** 20;
+          },
+        },
+        {
           key: `${layout.name}-${subscribers}-idle-cpu`,
           label: `${at}: servers idle, % of a core`,
           unit: '%',

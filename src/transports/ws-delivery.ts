@@ -16,7 +16,7 @@
  * group can never see what one of them alone may see.
  */
 import type { Duplex } from 'node:stream';
-import { execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { execute, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { WebSocket } from 'ws';
 import { EventQueue, type SubscriptionEvent } from '../broker/event-queue.js';
@@ -44,9 +44,12 @@ export class RenderGroup {
   private readonly rendered = new WeakMap<object, Buffer | Promise<Buffer>>();
 
   private readonly args: ExecutionArgs;
-  private readonly compiled: CompiledQuery | undefined;
 
-  constructor(args: RenderArgs) {
+  /** `compiled`: the operation compiled by graphql-jit, or undefined for graphql-js's execute. */
+  constructor(
+    args: RenderArgs,
+    private readonly compiled: CompiledQuery | undefined,
+  ) {
     // Field resolvers of room events read only the event: no subscriber's context or root.
     this.args = {
       schema: args.schema,
@@ -55,7 +58,6 @@ export class RenderGroup {
       variableValues: args.variableValues,
       contextValue: {},
     };
-    this.compiled = compiled(args);
   }
 
   render(event: SubscriptionEvent): Buffer | Promise<Buffer> {
@@ -79,35 +81,15 @@ export class RenderGroup {
   }
 }
 
-/**
- * The operation compiled to JavaScript by graphql-jit (half the CPU of graphql-js's execute per
- * render, `bench/README.md`), once per document and operation name: every group of that operation
- * shares it, whatever its variables. undefined when graphql-jit cannot compile the operation, which
- * graphql-js's execute then renders.
- */
-const compiledOperations = new WeakMap<DocumentNode, Map<string, CompiledQuery | undefined>>();
-function compiled({ schema, document, operationName }: RenderArgs): CompiledQuery | undefined {
-  let byName = compiledOperations.get(document);
-  if (!byName) {
-    byName = new Map<string, CompiledQuery | undefined>();
-    compiledOperations.set(document, byName);
-  }
-  const name = operationName ?? '';
-  if (!byName.has(name)) {
-    let query: CompiledQuery | undefined;
-    try {
-      const result = compileQuery(schema, document, operationName ?? undefined);
-      query = isCompiledQuery(result) ? result : undefined;
-    } catch {
-      query = undefined;
-    }
-    byName.set(name, query);
-  }
-  return byName.get(name);
-}
-
 export class DirectDelivery {
   private readonly groups = new Map<string, RenderGroup>();
+  /**
+   * Operations compiled to JavaScript by graphql-jit (half the CPU of graphql-js's execute per render,
+   * bench/README.md), once per document (Yoga's parse cache hands out one per query text) and operation
+   * name: every group of an operation shares it, whatever its variables. undefined when graphql-jit
+   * cannot compile one: graphql-js's execute renders it.
+   */
+  private readonly compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | undefined>>();
 
   /** `tally`: frames and bytes written (metrics). */
   constructor(private readonly tally = new DeliveryTally()) {}
@@ -127,7 +109,7 @@ export class DirectDelivery {
     const key = groupKey(args);
     let group = this.groups.get(key);
     if (!group) {
-      group = new RenderGroup(args);
+      group = new RenderGroup(args, this.compile(args));
       this.groups.set(key, group);
     }
     group.members++;
@@ -140,6 +122,17 @@ export class DirectDelivery {
     const member = new Member(subscriber, joined, parked, this.tally);
     source.pipe((event) => member.deliver(event, source));
     return parked;
+  }
+
+  private compile({ schema, document, operationName }: RenderArgs): CompiledQuery | undefined {
+    let byName = this.compiled.get(document);
+    if (!byName) {
+      byName = new Map<string, CompiledQuery | undefined>();
+      this.compiled.set(document, byName);
+    }
+    const name = operationName ?? '';
+    if (!byName.has(name)) byName.set(name, compileOperation(schema, document, operationName ?? undefined));
+    return byName.get(name);
   }
 
   get groupCount(): number {
@@ -217,6 +210,15 @@ function releaseContext(args: RenderArgs): void {
   const mutable = args as { contextValue?: unknown; variableValues?: unknown };
   mutable.contextValue = undefined;
   mutable.variableValues = undefined;
+}
+
+function compileOperation(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): CompiledQuery | undefined {
+  try {
+    const result = compileQuery(schema, document, operationName);
+    return isCompiledQuery(result) ? result : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

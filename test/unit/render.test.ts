@@ -43,10 +43,11 @@ const variableValues = { room: 'a', withSeq: true };
 
 describe.each(Object.entries(operations))('rendering %s', (_name, source) => {
   const document = parse(source);
-  const group = new RenderGroup({ schema, document, variableValues });
+  const compiled = compileQuery(schema, document);
+  const group = new RenderGroup({ schema, document, variableValues }, isCompiledQuery(compiled) ? compiled : undefined);
 
   it('should compile (rendering would otherwise fall back to graphql-js)', () => {
-    expect(isCompiledQuery(compileQuery(schema, document))).toBe(true);
+    expect(isCompiledQuery(compiled)).toBe(true);
   });
 
   it.each(Object.entries(events))('should render %s as graphql-js executes it', async (_kind, event) => {

@@ -108,6 +108,8 @@ export async function runLadder(target: Target, layout: Layout, profile: Profile
       const idleWindow = new CpuWindow(session);
       await sleep(IDLE_CPU_MS);
       const idleCpu = idleWindow.end();
+      const idleServerCores = idleCpu.serverMs / idleCpu.wallMs;
+      const idleRedisCores = session.running.redisPid === undefined ? undefined : idleCpu.redisMs / idleCpu.wallMs;
 
       const rate = rateFor(profile, layout, subscribers);
       const drainTimeoutMs = profile.drainTimeoutMs;
@@ -119,7 +121,7 @@ export async function runLadder(target: Target, layout: Layout, profile: Profile
           (step.clientBound ? ' (client-bound)' : ''),
       );
       say(
-        `    idle: servers ${fmt((idleCpu.serverMs / idleCpu.wallMs) * 100)} % of a core, redis ${fmt((idleCpu.redisMs / idleCpu.wallMs) * 100)} %`,
+        `    idle: servers ${fmt(idleServerCores * 100)} % of a core, redis ${fmt(idleRedisCores === undefined ? undefined : idleRedisCores * 100)} %`,
       );
       if (step.redisCommands) say(`    redis per publish: ${describeCommands(step.redisCommands, step.published)}`);
       levels.push({
@@ -133,8 +135,8 @@ export async function runLadder(target: Target, layout: Layout, profile: Profile
         serverRssIdleBytes: idle,
         redisRssIdleBytes: redisRssIdle,
         rssPerConnectionKiB: (idle - before) / 1024 / (subscribers - warmSubscribers),
-        idleServerCores: idleCpu.serverMs / idleCpu.wallMs,
-        idleRedisCores: session.running.redisPid === undefined ? undefined : idleCpu.redisMs / idleCpu.wallMs,
+        idleServerCores,
+        idleRedisCores,
         warmLost: warm.lost,
         step,
       });

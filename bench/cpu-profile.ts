@@ -27,7 +27,8 @@ function parseArgs(argv: readonly string[]) {
   const file = argv.find((arg) => !arg.startsWith('--'));
   const flag = (name: string, fallback: number) => {
     const raw = argv.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1];
-    const value = raw === undefined ? fallback : Number(raw);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
     if (!Number.isFinite(value)) throw new Error(`--${name} must be a number`);
     return value;
   };

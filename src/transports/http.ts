@@ -16,6 +16,7 @@ import { resumeCursorOf, useCursorExtension } from '../graphql/resume.js';
 import { createRoomcastSchema } from '../graphql/schema.js';
 import { useSourceStreams } from '../graphql/source-stream.js';
 import { useErrorCodes } from '../graphql/error-codes.js';
+import { useCompiledMutations } from '../graphql/compiled.js';
 import { useErrorLog } from '../graphql/error-log.js';
 import { maskError, type ReportedErrors } from '../graphql/errors.js';
 import type { RoomDirectory } from '../inspector/directory.js';
@@ -130,6 +131,7 @@ export function createHttpHandler(options: HttpOptions) {
       useErrorCodes(),
       useErrorLog(reported, log),
       ...useOperationLimits(),
+      useCompiledMutations(),
       ...plugins,
       // Last: direct delivery's subscriptions stop at the source stream, after every other onSubscribe.
       useSourceStreams(),

@@ -16,11 +16,12 @@
  * group can never see what one of them alone may see.
  */
 import type { Duplex } from 'node:stream';
-import { execute, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
-import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { CompiledQuery } from 'graphql-jit';
 import type { WebSocket } from 'ws';
 import { EventQueue, type SubscriptionEvent } from '../broker/event-queue.js';
 import { RoomcastError } from '../errors.js';
+import { CompiledOperations, errorsFirst, isThenable } from '../graphql/compiled.js';
 import { resumeExtensions } from '../graphql/resume.js';
 import { executeEach, subscribeToSource } from '../graphql/source-stream.js';
 import { DeliveryTally } from '../metrics/tally.js';
@@ -70,8 +71,7 @@ export class RenderGroup {
     const result = compiled ? compiled.query(event, args.contextValue, args.variableValues) : execute({ ...args, rootValue: event });
     const extensions = event instanceof RoomcastError ? undefined : resumeExtensions(event);
     const serialize = (result: ExecutionResult) => {
-      // `errors` first, as graphql-js orders them (graphql-jit puts `data` first).
-      const r = result.errors ? { errors: result.errors, ...result } : result;
+      const r = errorsFirst(result);
       return Buffer.from(JSON.stringify(extensions ? { ...r, extensions: { ...r.extensions, ...extensions } } : r));
     };
     // Envelop may answer with a thenable that is not a native Promise.
@@ -83,13 +83,8 @@ export class RenderGroup {
 
 export class DirectDelivery {
   private readonly groups = new Map<string, RenderGroup>();
-  /**
-   * Operations compiled to JavaScript by graphql-jit (half the CPU of graphql-js's execute per render,
-   * bench/README.md), once per document (Yoga's parse cache hands out one per query text) and operation
-   * name: every group of an operation shares it, whatever its variables. undefined when graphql-jit
-   * cannot compile one: graphql-js's execute renders it.
-   */
-  private readonly compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | undefined>>();
+  /** Every group of an operation shares its compiled form, whatever its variables; graphql-js's execute renders the rest. */
+  private readonly compiled = new CompiledOperations();
 
   /** `tally`: frames and bytes written (metrics). */
   constructor(private readonly tally = new DeliveryTally()) {}
@@ -109,7 +104,7 @@ export class DirectDelivery {
     const key = groupKey(args);
     let group = this.groups.get(key);
     if (!group) {
-      group = new RenderGroup(args, this.compile(args));
+      group = new RenderGroup(args, this.compiled.get(args.schema, args.document, args.operationName));
       this.groups.set(key, group);
     }
     group.members++;
@@ -122,17 +117,6 @@ export class DirectDelivery {
     const member = new Member(subscriber, joined, parked, this.tally);
     source.pipe((event) => member.deliver(event, source));
     return parked;
-  }
-
-  private compile({ schema, document, operationName }: RenderArgs): CompiledQuery | undefined {
-    let byName = this.compiled.get(document);
-    if (!byName) {
-      byName = new Map<string, CompiledQuery | undefined>();
-      this.compiled.set(document, byName);
-    }
-    const name = operationName ?? '';
-    if (!byName.has(name)) byName.set(name, compileOperation(schema, document, operationName ?? undefined));
-    return byName.get(name);
   }
 
   get groupCount(): number {
@@ -210,19 +194,6 @@ function releaseContext(args: RenderArgs): void {
   const mutable = args as { contextValue?: unknown; variableValues?: unknown };
   mutable.contextValue = undefined;
   mutable.variableValues = undefined;
-}
-
-function compileOperation(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): CompiledQuery | undefined {
-  try {
-    const result = compileQuery(schema, document, operationName);
-    return isCompiledQuery(result) ? result : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function groupKey(args: RenderArgs): string {

@@ -65,11 +65,12 @@ export class CompiledOperations {
 export function useCompiledMutations(): Plugin {
   const compiled = new CompiledOperations(new Set(['mutation' as OperationTypeNode]));
   return {
-    onExecute({ args, executeFn, setExecuteFn }) {
-      const query = compiled.get(args.schema, args.document, args.operationName);
+    onExecute({ args: { schema, document, operationName }, executeFn, setExecuteFn }) {
+      const query = compiled.get(schema as GraphQLSchema, document as DocumentNode, operationName as string | null | undefined);
       if (!query) return;
+      const execute = executeFn as (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult>;
       setExecuteFn((args: ExecutionArgs) => {
-        const answer = (result: ExecutionResult) => ('data' in result ? located(result, args) : executeFn(args));
+        const answer = (result: ExecutionResult) => ('data' in result ? located(result, args) : execute(args));
         const result = query.query(args.rootValue, args.contextValue, args.variableValues);
         return isThenable(result) ? Promise.resolve(result).then(answer) : answer(result);
       });

@@ -6,6 +6,7 @@
  * state only: not draining; what load balancers and Kubernetes readiness probes check).
  */
 import { printSchema } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { createYoga, useReadinessCheck, type GraphiQLOptions, type Plugin, type YogaLogger } from 'graphql-yoga';
 import { identify, partyOf, type AuthSource } from '../auth/requests.js';
 import type { AuthServices } from '../auth/services.js';
@@ -68,6 +69,9 @@ export interface HttpOptions {
   readonly inspector?: RoomDirectory | undefined;
 }
 
+/** Query texts whose parsed document (or parse error) is kept: Yoga's default count. */
+const PARSE_CACHE_SIZE = 1024;
+
 const exampleQuery = `# Open a second tab, subscribe there, then run the mutation here.
 subscription Lobby {
   messages(room: "lobby") {
@@ -112,6 +116,12 @@ export function createHttpHandler(options: HttpOptions) {
     logging: yogaLogger(log, reported),
     maskedErrors: { maskError: maskError(reported) },
     maxRequestBodySize: maxBodyBytes,
+    // Yoga's default caches expire entries after an hour, and time each lookup with a 1 ms timer
+    // (lru-cache's ttlResolution): one more wake-up of the event loop per request. Bounded by count alone.
+    parserAndValidationCache: {
+      documentCache: new LRUCache({ max: PARSE_CACHE_SIZE }),
+      errorCache: new LRUCache({ max: PARSE_CACHE_SIZE }),
+    },
     landingPage: false,
     healthCheckEndpoint: '/healthz',
     renderGraphiQL: loadAndRenderGraphiQL,

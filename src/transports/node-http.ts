@@ -21,7 +21,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendNodeResponse } from '@whatwg-node/server';
-import { processRegularResult, type GraphQLParams, type Plugin } from 'graphql-yoga';
+import type { ExecutionResult } from 'graphql';
+import { isAsyncIterable, processRegularResult, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from './http.js';
 import { GRAPHQL_RESPONSE_JSON, isJsonContentType } from './http-requests.js';
@@ -168,12 +169,29 @@ const PARAMS = new Set(['query', 'variables', 'operationName', 'extensions']);
 /**
  * Runs the operation with Yoga's getResultForParams (its params hooks, envelop plugins, execution and
  * result hooks) and answers with Yoga's own JSON result processor, skipping the request parsing,
- * routing and response plumbing that this kind of request does not need.
+ * routing and response plumbing that this kind of request does not need. A plain success (no
+ * errors, no status or headers asked for) is written as that processor writes it, without building
+ * a fetch Response for it: what a publish gets back.
  */
 async function respondWithResult(yoga: HttpHandler, request: Request, serverContext: ServerContext, direct: DirectRequest): Promise<void> {
   const result = await yoga.getResultForParams({ params: direct.params, request }, serverContext);
   if (result === undefined) throw new Error('Yoga produced no result');
+  if (isPlainSuccess(result)) {
+    const body = Buffer.from((result.stringify ?? JSON.stringify)(result));
+    serverContext.res.writeHead(200, ['content-type', `${direct.mediaType}; charset=utf-8`, 'content-length', String(body.length)]);
+    serverContext.res.end(body);
+    return;
+  }
   await send(serverContext.res, processRegularResult(result, yoga.fetchAPI, direct.mediaType));
+}
+
+type YogaResult = NonNullable<Awaited<ReturnType<HttpHandler['getResultForParams']>>>;
+
+/** A result processRegularResult answers with 200, its content type and the result's JSON, nothing else. */
+function isPlainSuccess(result: YogaResult): result is ExecutionResult & { stringify?: (result: ExecutionResult) => string } {
+  if (Array.isArray(result) || isAsyncIterable(result)) return false;
+  const { errors, extensions } = result;
+  return !errors?.length && !(extensions as { http?: unknown } | undefined)?.http;
 }
 
 /** Yoga's fetch handler, with the body already read (useBufferedBody hands it to Yoga's parser). */

@@ -6,7 +6,6 @@
  * state only: not draining; what load balancers and Kubernetes readiness probes check).
  */
 import { printSchema } from 'graphql';
-import { LRUCache } from 'lru-cache';
 import { createYoga, useReadinessCheck, type GraphiQLOptions, type Plugin, type YogaLogger } from 'graphql-yoga';
 import { identify, partyOf, type AuthSource } from '../auth/requests.js';
 import type { AuthServices } from '../auth/services.js';
@@ -18,6 +17,7 @@ import { createRoomcastSchema } from '../graphql/schema.js';
 import { useSourceStreams } from '../graphql/source-stream.js';
 import { useErrorCodes } from '../graphql/error-codes.js';
 import { useCompiledMutations } from '../graphql/compiled.js';
+import { parseCaches, useValidationCache } from '../graphql/operation-cache.js';
 import { useErrorLog } from '../graphql/error-log.js';
 import { maskError, type ReportedErrors } from '../graphql/errors.js';
 import type { RoomDirectory } from '../inspector/directory.js';
@@ -69,9 +69,6 @@ export interface HttpOptions {
   readonly inspector?: RoomDirectory | undefined;
 }
 
-/** Query texts whose parsed document (or parse error) is kept: Yoga's default count. */
-const PARSE_CACHE_SIZE = 1024;
-
 const exampleQuery = `# Open a second tab, subscribe there, then run the mutation here.
 subscription Lobby {
   messages(room: "lobby") {
@@ -116,18 +113,14 @@ export function createHttpHandler(options: HttpOptions) {
     logging: yogaLogger(log, reported),
     maskedErrors: { maskError: maskError(reported) },
     maxRequestBodySize: maxBodyBytes,
-    // Yoga's default caches expire entries after an hour, and time each lookup with a 1 ms timer
-    // (lru-cache's ttlResolution): one more wake-up of the event loop per request. Bounded by count alone.
-    parserAndValidationCache: {
-      documentCache: new LRUCache({ max: PARSE_CACHE_SIZE }),
-      errorCache: new LRUCache({ max: PARSE_CACHE_SIZE }),
-    },
+    parserAndValidationCache: parseCaches(), // with useValidationCache below (graphql/operation-cache.ts)
     landingPage: false,
     healthCheckEndpoint: '/healthz',
     renderGraphiQL: loadAndRenderGraphiQL,
     graphiql: options.graphiql && { title: 'Roomcast', subscriptionsProtocol: 'WS', defaultQuery: exampleQuery },
     cors: false, // origins.ts
     plugins: [
+      useValidationCache(),
       useOrigins(options.originPolicy),
       ...options.limits.plugins,
       useReadinessCheck({ endpoint: '/readyz', check: ready }),

@@ -10,6 +10,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import { GRAPHQL_PATH } from '../transports/http.js';
+import { refuseUpgrade } from '../transports/refuse-upgrade.js';
 
 export type NextFunction = (error?: unknown) => void;
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next?: NextFunction) => void;
@@ -60,8 +61,7 @@ export function attachTo(server: Server, handle: RequestHandler, upgrade: Upgrad
   };
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node destroys an upgrade nobody listens to; with ours the only listener, refuse it plainly.
-    if (!upgrade(req, socket, head) && server.listenerCount('upgrade') === 1)
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    if (!upgrade(req, socket, head) && server.listenerCount('upgrade') === 1) refuseUpgrade(socket, '404 Not Found');
   };
   server.on('request', onRequest);
   server.on('upgrade', onUpgrade);

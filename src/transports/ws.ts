@@ -35,6 +35,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { HttpHandler } from './http.js';
 import type { OriginPolicy } from './origins.js';
+import { refuseUpgrade } from './refuse-upgrade.js';
 import { serveProtocol } from './ws-adapter.js';
 import { DirectDelivery } from './ws-delivery.js';
 
@@ -93,16 +94,16 @@ export function attachWebSocket(
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== yoga.graphqlEndpoint) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      refuseUpgrade(socket, '404 Not Found');
       return;
     }
     if (draining) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n\r\n');
+      refuseUpgrade(socket, '503 Service Unavailable', 'Retry-After: 1\r\n');
       return;
     }
     if (!options.originPolicy.allows(request.headers.origin, request.headers.host)) {
       log.info('refused a WebSocket upgrade from another origin', { origin: request.headers.origin });
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      refuseUpgrade(socket, '403 Forbidden');
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {

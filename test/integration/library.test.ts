@@ -108,7 +108,7 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-/** The status line an upgrade request to `path` gets. */
+/** The status line an upgrade request to `path` gets; the client then resets the connection. */
 function upgradeStatus(base: string, path: string): Promise<string> {
   const { port } = new URL(base);
   return within(
@@ -116,7 +116,8 @@ function upgradeStatus(base: string, path: string): Promise<string> {
       const socket = connect(Number(port), '127.0.0.1');
       socket.once('error', reject);
       socket.once('data', (chunk) => {
-        socket.destroy();
+        // Reset, not closed: the server must take a client's reset of a refused upgrade in its stride.
+        socket.resetAndDestroy();
         resolve(chunk.toString().split('\r\n', 1)[0]!);
       });
       socket.write(

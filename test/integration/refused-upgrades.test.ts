@@ -1,0 +1,82 @@
+/**
+ * WebSocket upgrades the server refuses before any WebSocket exists (another path: 404, another
+ * origin: 403, draining: 503). The refusal is written to the raw TCP socket, so whatever the client
+ * does next is that socket's business alone: a client that resets the connection instead of closing
+ * it must not take the server down, and one that never closes must not hold the socket open.
+ * A real server process, because what is at stake is the process staying up.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReplica, type Replica } from '../helpers/replica.js';
+import { waitFor, within } from '../helpers/wait.js';
+
+const APP = 'https://app.example';
+let replica: Replica;
+
+beforeAll(async () => {
+  replica = await startReplica({ CORS_ORIGINS: APP });
+});
+afterAll(async () => {
+  await replica?.stop();
+});
+
+/** Sends an upgrade request on a raw socket; resolves with the socket once the status line arrived. */
+function askUpgrade(path: string, origin: string): Promise<{ socket: Socket; status: number; closedByServer: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    // Half open allowed: the client keeps its side open after the server ends its own.
+    const socket = connect({ port: replica.port, host: '127.0.0.1', allowHalfOpen: true });
+    const closedByServer = new Promise<void>((ended) => socket.once('end', ended));
+    let head = '';
+    socket.on('error', reject);
+    socket.on('data', (chunk) => {
+      head += chunk.toString('latin1');
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(head);
+      if (status) resolve({ socket, status: Number(status[1]), closedByServer });
+    });
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${replica.port}\r\nOrigin: ${origin}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n',
+    );
+  });
+}
+
+const refusals = [
+  { what: 'another path', path: '/elsewhere', origin: APP, status: 404 },
+  { what: 'another origin', path: '/graphql', origin: 'https://evil.example', status: 403 },
+];
+
+describe('refused WebSocket upgrades', () => {
+  it.each(refusals)(
+    'should survive clients that reset the connection after a refusal ($what, $status)',
+    async ({ path, origin, status }) => {
+      for (let i = 0; i < 20; i++) {
+        const refused = await within(askUpgrade(path, origin), 5_000, 'the refusal');
+        expect(refused.status).toBe(status);
+        refused.socket.resetAndDestroy();
+      }
+      // Still up, and still upgrading the right requests.
+      expect((await fetch(`${replica.url}/healthz`)).status).toBe(200);
+      const accepted = await within(askUpgrade('/graphql', APP), 5_000, 'an upgrade');
+      expect(accepted.status).toBe(101);
+      accepted.socket.destroy();
+      expect(replica.process.exitCode).toBeNull();
+      expect(replica.output.join('\n')).not.toContain('uncaught exception');
+    },
+  );
+
+  it.each(refusals)('should close the connection itself once the refusal is sent ($what)', async ({ path, origin }) => {
+    const refused = await within(askUpgrade(path, origin), 5_000, 'the refusal');
+    await within(refused.closedByServer, 5_000, 'the server to end its side');
+    // The client neither closes nor stops sending: a socket the server still held half open would
+    // take these bytes forever; a closed one answers them with a reset.
+    let failed: Error | undefined;
+    refused.socket.removeAllListeners('error');
+    refused.socket.on('error', (error) => (failed = error));
+    await waitFor('the server to close the connection', () => {
+      refused.socket.write('more\r\n');
+      return failed;
+    });
+    expect((failed as NodeJS.ErrnoException).code).toMatch(/^(ECONNRESET|EPIPE)$/);
+    refused.socket.destroy();
+  });
+});

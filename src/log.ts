@@ -12,6 +12,8 @@ import { pino, type Logger as PinoLogger } from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFields = Record<string, unknown>;
+/** The levels a line can have. */
+export type LineLevel = Exclude<LogLevel, 'silent'>;
 
 export interface Logger {
   debug(msg: string, fields?: LogFields): void;
@@ -20,6 +22,8 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
   /** A logger whose every line also carries `fields` (a connection's id, its user). */
   child(fields: LogFields): Logger;
+  /** Whether lines of `level` are written at all (LOG_LEVEL). */
+  writes(level: LineLevel): boolean;
 }
 
 /** Where a token could sit in a field, one or two levels down (headers, connectionParams). */
@@ -61,19 +65,45 @@ export function adoptPino(logger: PinoLogger, base: LogFields = {}): Logger {
 }
 
 /**
- * `log.child(fields)`, made on its first line: a request's logger costs nothing until something logs
- * (most requests log nothing).
+ * `log.child(fields)`, made on its first line at a level the logger writes: a request's or a
+ * connection's logger costs one small object until something logs (most log nothing, or only
+ * debug lines that an info logger drops), where a pino child costs about 1 KiB per connection.
  */
 export function lazyChild(log: Logger, fields: LogFields): Logger {
-  let child: Logger | undefined;
-  const made = () => (child ??= log.child(fields));
-  return {
-    debug: (msg, more) => made().debug(msg, more),
-    info: (msg, more) => made().info(msg, more),
-    warn: (msg, more) => made().warn(msg, more),
-    error: (msg, more) => made().error(msg, more),
-    child: (more) => lazyChild(made(), more),
-  };
+  return new LazyChild(log, fields);
+}
+
+class LazyChild implements Logger {
+  private made: Logger | undefined;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly fields: LogFields,
+  ) {}
+
+  debug(msg: string, more?: LogFields): void {
+    if (this.writes('debug')) this.real().debug(msg, more);
+  }
+  info(msg: string, more?: LogFields): void {
+    if (this.writes('info')) this.real().info(msg, more);
+  }
+  warn(msg: string, more?: LogFields): void {
+    this.real().warn(msg, more);
+  }
+  error(msg: string, more?: LogFields): void {
+    this.real().error(msg, more);
+  }
+  writes(level: LineLevel): boolean {
+    return this.parent.writes(level);
+  }
+  child(fields: LogFields): Logger {
+    return new LazyChild(this, fields);
+  }
+
+  /** The pino child, made once, under its parent's own. */
+  private real(): Logger {
+    return (this.made ??= (this.parent instanceof LazyChild ? this.parent.real() : this.parent).child(this.fields));
+  }
 }
 
 function wrap(logger: PinoLogger): Logger {
@@ -83,6 +113,7 @@ function wrap(logger: PinoLogger): Logger {
     warn: (msg, fields) => logger.warn(fields ?? {}, msg),
     error: (msg, fields) => logger.error(fields ?? {}, msg),
     child: (fields) => wrap(logger.child(fields)),
+    writes: (level) => logger.isLevelEnabled(level),
   };
 }
 

@@ -46,8 +46,12 @@ export class RenderGroup {
 
   private readonly args: ExecutionArgs;
 
-  /** `compiled`: the operation compiled by graphql-jit, or undefined for graphql-js's execute. */
+  /**
+   * `key`: what its members share (groupKey), held here once rather than by each member's
+   * subscription; `compiled`: the operation compiled by graphql-jit, or undefined for graphql-js's execute.
+   */
   constructor(
+    readonly key: string,
     args: RenderArgs,
     private readonly compiled: CompiledQuery | undefined,
   ) {
@@ -104,7 +108,7 @@ export class DirectDelivery {
     const key = groupKey(args);
     let group = this.groups.get(key);
     if (!group) {
-      group = new RenderGroup(args, this.compiled.get(args.schema, args.document, args.operationName));
+      group = new RenderGroup(key, args, this.compiled.get(args.schema, args.document, args.operationName));
       this.groups.set(key, group);
     }
     group.members++;
@@ -112,7 +116,7 @@ export class DirectDelivery {
     const joined = group;
     const parked = new Parked(() => {
       source.close();
-      if (--joined.members === 0 && this.groups.get(key) === joined) this.groups.delete(key);
+      if (--joined.members === 0 && this.groups.get(joined.key) === joined) this.groups.delete(joined.key);
     });
     const member = new Member(subscriber, joined, parked, this.tally);
     source.pipe((event) => member.deliver(event, source));

@@ -31,7 +31,7 @@ import { withDeadline } from '../deadline.js';
 import { codeVariableErrors } from '../graphql/error-codes.js';
 import type { WebSocketLimits } from '../limits/index.js';
 import { RoomQuota } from '../limits/room-quota.js';
-import type { Logger } from '../log.js';
+import { lazyChild, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { HttpHandler } from './http.js';
 import type { OriginPolicy } from './origins.js';
@@ -274,7 +274,7 @@ interface Connection {
 function connectionOf(ws: WebSocket, socket: Duplex, options: WebSocketOptions, auth: AuthServices, serverLog: Logger): Connection {
   const limit = options.maxBufferedBytes;
   // Every line about this connection carries its id, and its user once a token says who that is.
-  const log = serverLog.child({ connection: randomBytes(6).toString('base64url') });
+  const log = lazyChild(serverLog, { connection: randomBytes(6).toString('base64url') });
   const user = () => session.identity.user ?? undefined;
   log.debug('WebSocket connection opened', { address: (socket as { remoteAddress?: string }).remoteAddress });
   let cut = false;

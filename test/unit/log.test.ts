@@ -79,4 +79,21 @@ describe('lazyChild', () => {
     expect(streams.out()).toEqual([{ level: 'info', time: expect.any(String), replica: 'r1', request: 'q1', msg: 'one' }]);
     expect(streams.err()).toEqual([{ level: 'warn', time: expect.any(String), replica: 'r1', request: 'q1', user: 'ann', msg: 'two' }]);
   });
+
+  it('should make no child for lines its level drops, and chain lazily', () => {
+    const streams = capture();
+    const parent = createLogger('info', { replica: 'r1' });
+    const child = vi.spyOn(parent, 'child');
+    const connection = lazyChild(parent, { connection: 'c1' });
+    connection.debug('opened');
+    const operation = connection.child({ user: 'ann' });
+    operation.debug('subscribed');
+    expect(child).not.toHaveBeenCalled();
+    expect([connection.writes('debug'), operation.writes('info')]).toEqual([false, true]);
+    operation.info('closing');
+    expect(child).toHaveBeenCalledTimes(1);
+    expect(streams.out()).toEqual([
+      { level: 'info', time: expect.any(String), replica: 'r1', connection: 'c1', user: 'ann', msg: 'closing' },
+    ]);
+  });
 });

@@ -44,7 +44,7 @@ const variableValues = { room: 'a', withSeq: true };
 describe.each(Object.entries(operations))('rendering %s', (_name, source) => {
   const document = parse(source);
   const compiled = compileQuery(schema, document);
-  const group = new RenderGroup({ schema, document, variableValues }, isCompiledQuery(compiled) ? compiled : undefined);
+  const group = new RenderGroup('test', { schema, document, variableValues }, isCompiledQuery(compiled) ? compiled : undefined);
 
   it('should compile (rendering would otherwise fall back to graphql-js)', () => {
     expect(isCompiledQuery(compiled)).toBe(true);

@@ -13,7 +13,7 @@ import { pino, type Logger as PinoLogger } from 'pino';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFields = Record<string, unknown>;
 /** The levels a line can have. */
-export type LineLevel = Exclude<LogLevel, 'silent'>;
+type LineLevel = Exclude<LogLevel, 'silent'>;
 
 export interface Logger {
   debug(msg: string, fields?: LogFields): void;

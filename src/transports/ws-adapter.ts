@@ -46,7 +46,6 @@ export function serveProtocol(
   return {
     accept(socket, request) {
       heartbeat.add(socket);
-      socket.on('error', (error) => log.debug('websocket error', { error }));
       const closed = server.opened(
         {
           protocol: socket.protocol,

@@ -93,8 +93,9 @@ export function attachWebSocket(
   let draining = false;
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (new URL(request.url ?? '/', 'http://localhost').pathname !== yoga.graphqlEndpoint) {
-      refuseUpgrade(socket, '404 Not Found');
+    const path = pathOf(request.url);
+    if (path !== yoga.graphqlEndpoint) {
+      refuseUpgrade(socket, path === undefined ? '400 Bad Request' : '404 Not Found');
       return;
     }
     if (draining) {
@@ -191,6 +192,9 @@ export function attachWebSocket(
     options.metrics?.webSocketDelivery,
   );
   wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {
+    // Before any refusal below: a refused socket still reads frames until it closes, and ws reports a
+    // broken one as an 'error' that, unheard, would end the process.
+    ws.on('error', (error) => log.debug('websocket error', { error }));
     if (options.metrics) ws.once('close', (code: number) => options.metrics?.webSocketClose(code));
     if (wss.clients.size > options.maxConnections) {
       log.warn('refused a WebSocket connection: MAX_CONNECTIONS reached', { maxConnections: options.maxConnections });
@@ -231,6 +235,18 @@ export function attachWebSocket(
       await closed;
     },
   };
+}
+
+/**
+ * The path of an upgrade's request target, as the HTTP side reads it (a URL's pathname), or undefined
+ * for a target no URL parser accepts (`//[`): the upgrade listener must not throw, whatever arrives.
+ */
+function pathOf(target = '/'): string | undefined {
+  try {
+    return new URL(target, 'http://localhost').pathname;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

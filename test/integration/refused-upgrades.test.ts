@@ -7,6 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startReplica, type Replica } from '../helpers/replica.js';
 import { waitFor, within } from '../helpers/wait.js';
 
@@ -21,10 +22,14 @@ afterAll(async () => {
 });
 
 /** Sends an upgrade request on a raw socket; resolves with the socket once the status line arrived. */
-function askUpgrade(path: string, origin: string): Promise<{ socket: Socket; status: number; closedByServer: Promise<void> }> {
+function askUpgrade(
+  path: string,
+  origin: string,
+  port = replica.port,
+): Promise<{ socket: Socket; status: number; closedByServer: Promise<void> }> {
   return new Promise((resolve, reject) => {
     // Half open allowed: the client keeps its side open after the server ends its own.
-    const socket = connect({ port: replica.port, host: '127.0.0.1', allowHalfOpen: true });
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const closedByServer = new Promise<void>((ended) => socket.once('end', ended));
     let head = '';
     socket.on('error', reject);
@@ -34,7 +39,7 @@ function askUpgrade(path: string, origin: string): Promise<{ socket: Socket; sta
       if (status) resolve({ socket, status: Number(status[1]), closedByServer });
     });
     socket.write(
-      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${replica.port}\r\nOrigin: ${origin}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: ${origin}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n',
     );
   });
@@ -43,6 +48,7 @@ function askUpgrade(path: string, origin: string): Promise<{ socket: Socket; sta
 const refusals = [
   { what: 'another path', path: '/elsewhere', origin: APP, status: 404 },
   { what: 'another origin', path: '/graphql', origin: 'https://evil.example', status: 403 },
+  { what: 'a target no URL parser accepts', path: '//[', origin: APP, status: 400 },
 ];
 
 describe('refused WebSocket upgrades', () => {
@@ -55,7 +61,7 @@ describe('refused WebSocket upgrades', () => {
         refused.socket.resetAndDestroy();
       }
       // Still up, and still upgrading the right requests.
-      expect((await fetch(`${replica.url}/healthz`)).status).toBe(200);
+      expect((await fetch(new URL('/healthz', replica.url))).status).toBe(200);
       const accepted = await within(askUpgrade('/graphql', APP), 5_000, 'an upgrade');
       expect(accepted.status).toBe(101);
       accepted.socket.destroy();
@@ -78,5 +84,40 @@ describe('refused WebSocket upgrades', () => {
     });
     expect((failed as NodeJS.ErrnoException).code).toMatch(/^(ECONNRESET|EPIPE)$/);
     refused.socket.destroy();
+  });
+});
+
+describe('WebSockets refused after the upgrade', () => {
+  it.each<{ limit: string; env: Record<string, string> }>([
+    { limit: 'MAX_CONNECTIONS', env: { MAX_CONNECTIONS: '1' } },
+    { limit: 'MAX_CONNECTIONS_PER_IP', env: { MAX_CONNECTIONS_PER_IP: '1' } },
+  ])('should survive a refused client ($limit) that sends a broken frame', async ({ env }) => {
+    const limited = await startReplica({ ...env, CORS_ORIGINS: APP });
+    try {
+      const holder = await within(
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(limited.wsUrl, 'graphql-transport-ws');
+          ws.once('open', () => resolve(ws));
+          ws.once('error', reject);
+        }),
+        5_000,
+        'the first connection',
+      );
+      for (let i = 0; i < 5; i++) {
+        const refused = await within(askUpgrade('/graphql', APP, limited.port), 5_000, 'the second upgrade');
+        expect(refused.status).toBe(101);
+        // An unmasked client frame: ws rejects it with an error on the refused, closing WebSocket.
+        refused.socket.on('error', () => {});
+        refused.socket.write(Buffer.from([0x81, 0x01, 0x61]));
+        await within(refused.closedByServer, 5_000, 'the server to end the refused connection');
+        refused.socket.destroy();
+      }
+      expect((await fetch(new URL('/healthz', limited.url))).status).toBe(200);
+      expect(limited.process.exitCode).toBeNull();
+      expect(limited.output.join('\n')).not.toContain('uncaught exception');
+      holder.close();
+    } finally {
+      await limited.stop();
+    }
   });
 });

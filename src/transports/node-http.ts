@@ -200,9 +200,11 @@ async function respondThroughYoga(yoga: HttpHandler, request: Request, serverCon
   const response = await yoga.handleRequest(request, serverContext);
   // A subscription POSTed with a wildcard Accept is answered with an event stream: piped as it
   // comes (and ended when the client goes), never buffered whole.
-  if (STREAMS.test(response.headers.get('content-type') ?? ''))
-    await sendNodeResponse(response, serverContext.res, serverContext.req, true);
-  else await send(serverContext.res, response);
+  if (!STREAMS.test(response.headers.get('content-type') ?? '')) await send(serverContext.res, response);
+  // sendNodeResponse leaves the stream of a client already gone untouched: cancelled here, or it
+  // would hold its subscription forever.
+  else if (serverContext.res.destroyed) await response.body?.cancel();
+  else await sendNodeResponse(response, serverContext.res, serverContext.req, true);
 }
 
 const STREAMS = /^(text\/event-stream|multipart\/mixed)/i;

@@ -16,7 +16,7 @@ export function useResumableSse(metrics?: Metrics): Plugin {
       if (!request.headers.get('accept')?.includes('text/event-stream')) return;
       if (isAsyncIterable(result)) {
         setResultProcessor(
-          (streamed, fetchAPI) => eventStream(streamed as AsyncIterable<ExecutionResult>, fetchAPI, metrics),
+          (streamed, fetchAPI) => eventStream(streamed as AsyncIterable<ExecutionResult>, fetchAPI, metrics, request.signal),
           'text/event-stream',
         );
       } else if (hasErrors(result)) {
@@ -35,7 +35,17 @@ function hasErrors(result: unknown): boolean {
 
 type FetchAPI = { ReadableStream: typeof ReadableStream; Response: typeof Response; TextEncoder: typeof TextEncoder };
 
-function eventStream(results: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI, metrics: Metrics | undefined): Response {
+/**
+ * `signal`: the request's, aborted when the client goes. The stream's cancel() releases the
+ * subscription once Node is piping the body; a client gone before that (while a token was verified or
+ * Redis answered) never gets a body to cancel: the Node adapter does not send to a closed response.
+ */
+function eventStream(
+  results: AsyncIterable<ExecutionResult>,
+  fetchAPI: FetchAPI,
+  metrics: Metrics | undefined,
+  signal: AbortSignal,
+): Response {
   const encoder = new fetchAPI.TextEncoder();
   const iterator = results[Symbol.asyncIterator]();
   let ping: ReturnType<typeof setInterval> | undefined;
@@ -44,6 +54,13 @@ function eventStream(results: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI
     if (metrics && open !== now) metrics.sseStreams += now ? 1 : -1;
     open = now;
   };
+  const release = async () => {
+    clearInterval(ping);
+    opened(false);
+    await iterator.return?.();
+  };
+  if (signal.aborted) void release();
+  else signal.addEventListener('abort', () => void release(), { once: true });
   const body = new fetchAPI.ReadableStream<Uint8Array>({
     start(controller) {
       // Some browsers wait for a first chunk before they report the stream open.
@@ -69,11 +86,7 @@ function eventStream(results: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI
         controller.close();
       }
     },
-    async cancel() {
-      clearInterval(ping);
-      opened(false);
-      await iterator.return?.();
-    },
+    cancel: release,
   });
   return new fetchAPI.Response(body, {
     status: 200,

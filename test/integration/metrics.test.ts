@@ -4,6 +4,7 @@
  * what is open, no label holds a room id, and METRICS_PORT / METRICS=off move or remove the endpoint.
  */
 import type { Client } from 'graphql-ws';
+import { connect as connectTcp } from 'node:net';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -126,6 +127,49 @@ describe('metrics over SSE, and refusals', () => {
     expect(value(after, 'roomcast_sse_streams')).toBe(M);
     for (const stream of streams.splice(0)) stream.dispose();
     await waitFor('streams closed', async () => value(await scrape(metricsUrl(target)), 'roomcast_sse_streams') === 0);
+  });
+
+  it('should release the subscription of a client that goes while its stream is being set up', async () => {
+    // Two asynchronous steps before the stream starts: the token is verified, the Redis broker answers.
+    const secret = 'a-test-secret-of-at-least-32-bytes!!';
+    const target = await server({ AUTH_JWT_SECRET: secret, REDIS_URL: redis.url });
+    const token = await new SignJWT({ sub: 'user-1', roomcast: { '*': ['subscribe'] } })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
+    const query = 'subscription { messagesIn(rooms: ["left-1", "left-2"]) { ... on Message { seq } } }';
+    const { port } = new URL(target.url);
+    const body = JSON.stringify({ query });
+    const requests = [
+      // GET: through Yoga's Node adapter. POST: through the server's own buffered path.
+      `GET /graphql?token=${token}&query=${encodeURIComponent(query)} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`,
+      `POST /graphql HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    ];
+    for (let i = 0; i < 40; i++) {
+      await Promise.all(
+        requests.map(
+          (request) =>
+            new Promise<void>((resolve) => {
+              const socket = connectTcp(Number(port), '127.0.0.1', () => {
+                socket.write(request, () => {
+                  socket.resetAndDestroy();
+                  resolve();
+                });
+              });
+              socket.on('error', () => resolve());
+            }),
+        ),
+      );
+    }
+    // A stream opened and closed after them: once it is gone, so is everything the others set up.
+    const last = subscribeSse(target.url, RoomMessagesDocument, { room: 'left-1' }, { authorization: `Bearer ${token}` });
+    await waitFor('the last stream live', async () => value(await scrape(metricsUrl(target)), 'roomcast_sse_streams') >= 1);
+    last.dispose();
+    await waitFor('every subscription released', async () => {
+      const text = await scrape(metricsUrl(target));
+      return value(text, 'roomcast_subscriptions') === 0 && value(text, 'roomcast_rooms_listened') === 0;
+    });
   });
 
   it('should count rejected publishes by code, never by room', async () => {

@@ -36,6 +36,13 @@ export function serveProtocol(
   options: ServerOptions<Record<string, unknown>, SocketExtra>,
   keepAliveMs: number,
   log: Logger,
+  /**
+   * Whether a socket holding `bufferedBytes` is over its budget (and now being closed as a slow
+   * consumer). Asked before each message a client sends is handled: one that keeps sending (pings,
+   * operations that fail) but never reads what they are answered with cannot make the server buffer
+   * without bound. Room events ask before each write (ws-delivery.ts, the broker's budget).
+   */
+  overBudget: (socket: WebSocket, bufferedBytes: number) => boolean,
   /** Counts the `next` frames graphql-ws writes (metrics): events delivered without direct delivery. */
   tally?: DeliveryTally,
 ): ProtocolServer {
@@ -53,11 +60,13 @@ export function serveProtocol(
             new Promise<void>((resolve, reject) => {
               if (socket.readyState !== socket.OPEN) return resolve();
               if (tally && NEXT.test(data)) countFrame(tally, data);
-              socket.send(data, (error) => (error ? reject(error) : resolve()));
+              // A write that fails because the client went is no server error: graphql-ws is done with it.
+              socket.send(data, (error) => (error && socket.readyState === socket.OPEN ? reject(error) : resolve()));
             }),
           close: (code, reason) => socket.close(code, reason),
           onMessage: (handle) =>
             socket.on('message', (data) => {
+              if (overBudget(socket, socket.bufferedAmount)) return;
               handle((data as Buffer).toString()).catch((error: unknown) => {
                 const message = error instanceof Error ? error.message : String(error);
                 if (UNEXPECTED_TYPE.test(message)) {

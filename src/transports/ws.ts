@@ -189,6 +189,7 @@ export function attachWebSocket(
     },
     options.keepAliveMs,
     log,
+    (ws, bufferedBytes) => connections.get(ws)?.overBudget(bufferedBytes) ?? false,
     options.metrics?.webSocketDelivery,
   );
   wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {

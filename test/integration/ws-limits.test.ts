@@ -7,6 +7,7 @@ import { PublishDocument, RoomMessagesDocument } from '../generated/graphql.js';
 import { postGraphQL, subscribeWs, wsClient } from '../helpers/clients.js';
 import { startTestServer, type TestServer } from '../helpers/in-process.js';
 import { acknowledged, closeCode, opened } from '../helpers/raw-ws.js';
+import { within } from '../helpers/wait.js';
 
 const servers: TestServer[] = [];
 const sockets: WebSocket[] = [];
@@ -86,5 +87,25 @@ describe('WebSocket limits', () => {
     const ws = rawSocket(server);
     await opened(ws);
     expect(await closeCode(ws)).toBe(4408);
+  });
+
+  it('should close a client that keeps sending but never reads its answers, past MAX_BUFFERED_BYTES, and serve others', async () => {
+    const server = await serverWith({ MAX_BUFFERED_BYTES: '65536' });
+    const ws = rawSocket(server);
+    await acknowledged(ws);
+    const closed = within(new Promise<number>((resolve) => ws.once('close', resolve)), 15_000, 'the server to close the socket');
+    ws.pause();
+    // Operations that fail validation, each answered with ~40 errors: several MB of answers in all,
+    // far past what the sockets' kernel buffers take, so the server itself holds what is not read.
+    const unknownFields = Array.from({ length: 40 }, (_, i) => `field${i}`).join(' ');
+    for (let i = 0; i < 3_000; i++) {
+      ws.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: { query: `{ ${unknownFields} }` } }));
+      if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
+    }
+    ws.resume();
+    // 4008 when its close frame gets through the backlog before the grace ends, 1006 when it is cut off.
+    expect([4008, 1006]).toContain(await closed);
+    const { body } = await postGraphQL(server.url, PublishDocument, { room: 'after', event: 'e', data: 1 });
+    expect(body.data?.publish.seq).toBe(1);
   });
 });

@@ -166,7 +166,10 @@ function yogaLogger(log: Logger, reported: ReportedErrors): YogaLogger {
     warn: (msg: unknown, ...args: unknown[]) => log.warn(String(msg), fields(args)),
     error: (msg: unknown, ...args: unknown[]) => {
       if (typeof msg === 'object' && msg !== null && reported.has(msg)) return;
-      log.error(String(msg), fields(args));
+      // A client that went away mid-request (Node's `aborted`, a reset) is no failure of the server's.
+      if ((msg as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET')
+        log.debug('a client went away during its request', { error: msg });
+      else log.error(String(msg), fields(args));
     },
   };
 }

@@ -59,7 +59,9 @@ export function nodeRequestListener(
   return (req, res) => {
     const requestLogger = requestLog(req, res, log);
     if (!isBufferable(req, maxBodyBytes)) {
-      void yoga(req, res, { log: requestLogger });
+      // Yoga's adapter answers a URL it cannot make (a bad Host) with 500: it is the client's, 400.
+      if (urlOf(req) === undefined) res.writeHead(400).end();
+      else void yoga(req, res, { log: requestLogger });
       return;
     }
     // Plugins may hand Yoga background work; its failures are logged, never left unhandled.
@@ -90,9 +92,14 @@ export function nodeRequestListener(
 
 /** The request as Yoga sees it, without its body; undefined when its URL cannot be made sense of (bad Host). */
 function fetchRequestOf(yoga: HttpHandler, req: IncomingMessage): Request | undefined {
+  const url = urlOf(req);
+  return url && new yoga.fetchAPI.Request(url, { method: 'POST', headers: headerPairs(req.rawHeaders) });
+}
+
+/** The request's URL, or undefined when its target and Host make none. */
+function urlOf(req: IncomingMessage): URL | undefined {
   try {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-    return new yoga.fetchAPI.Request(url, { method: 'POST', headers: headerPairs(req.rawHeaders) });
+    return new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
   } catch {
     return undefined;
   }

@@ -1,9 +1,11 @@
 /**
- * WebSocket upgrades the server refuses before any WebSocket exists (another path: 404, another
- * origin: 403, draining: 503). The refusal is written to the raw TCP socket, so whatever the client
- * does next is that socket's business alone: a client that resets the connection instead of closing
- * it must not take the server down, and one that never closes must not hold the socket open.
- * A real server process, because what is at stake is the process staying up.
+ * Clients that misbehave at the TCP level, against a real server process (what is at stake is the
+ * process staying up and its log staying meaningful). WebSocket upgrades the server refuses before any
+ * WebSocket exists (another path: 404, another origin: 403, an unparseable target: 400, draining: 503)
+ * are answered on the raw socket, so whatever the client does next is that socket's business alone: a
+ * reset must not take the server down, and a client that never closes must not hold the socket open.
+ * WebSockets refused after the upgrade, and HTTP requests cut off mid-body or with a Host no URL can
+ * be made of, likewise.
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,5 +121,49 @@ describe('WebSockets refused after the upgrade', () => {
     } finally {
       await limited.stop();
     }
+  });
+});
+
+describe('HTTP requests cut off or malformed', () => {
+  it('should take a client that resets mid-body as no error of its own', async () => {
+    for (let i = 0; i < 10; i++) {
+      const socket = connect(replica.port, '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      // A chunked body (so it goes through Yoga's own reading), cut off after its first chunk.
+      await new Promise<void>((resolve) =>
+        socket.write(
+          'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"que\r\n',
+          () => resolve(),
+        ),
+      );
+      socket.resetAndDestroy();
+    }
+    expect((await fetch(new URL('/healthz', replica.url))).status).toBe(200);
+    // The server has read the resets once a later request on the same loop is answered.
+    expect(
+      (await fetch(replica.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' }))
+        .status,
+    ).toBe(200);
+    expect(replica.output.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+  });
+
+  it.each([
+    { what: 'a GET', request: 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: [\r\nAccept: application/json\r\n\r\n' },
+    { what: 'a POST', request: 'POST /graphql HTTP/1.1\r\nHost: [\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}' },
+  ])('should answer $what whose Host makes no URL with 400', async ({ request }) => {
+    const status = await within(
+      new Promise<number>((resolve, reject) => {
+        const socket = connect(replica.port, '127.0.0.1', () => socket.write(request));
+        socket.on('error', reject);
+        socket.once('data', (chunk) => {
+          socket.destroy();
+          resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(chunk.toString('latin1'))?.[1]));
+        });
+      }),
+      5_000,
+      'the answer',
+    );
+    expect(status).toBe(400);
   });
 });

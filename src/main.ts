@@ -83,6 +83,8 @@ function processExit(log: Logger, shutdownTimeoutMs: number): ProcessExit {
     },
     fault: (what, error) => {
       code = 1;
+      // Also when the process ends by itself, its loop empty, before close() settles: that is no clean exit.
+      process.exitCode = 1;
       log.error(`${what}; shutting down`, { error: faultFields(error) });
       close();
     },

@@ -30,7 +30,7 @@ import { useBufferedBody } from './node-http.js';
 import { useOrigins, type OriginPolicy } from './origins.js';
 import type { RequestServerContext } from './request-id.js';
 import { useNoIntrospection, useSchemaSdl } from './schema-sdl.js';
-import { useResumableSse } from './sse.js';
+import { useResumableSse, useUnsentStreamRelease } from './sse.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** Kubernetes' `/readyz/<check>` convention (kube-apiserver): one named check of the whole `/readyz`. */
@@ -138,6 +138,8 @@ export function createHttpHandler(options: HttpOptions) {
       ...plugins,
       // Last: direct delivery's subscriptions stop at the source stream, after every other onSubscribe.
       useSourceStreams(),
+      // Last too: after every other plugin had its chance to send the result.
+      useUnsentStreamRelease(),
     ],
   });
 }

@@ -29,6 +29,19 @@ export function useResumableSse(metrics?: Metrics): Plugin {
   };
 }
 
+/**
+ * Last in the plugin list: a subscription whose result nobody can send (an Accept with neither event
+ * streams nor multipart) is answered 406 by Yoga, which never reads nor ends the stream it started.
+ * Ended here, or the room subscription would stay for good.
+ */
+export function useUnsentStreamRelease(): Plugin {
+  return {
+    onResultProcess({ result, resultProcessor }) {
+      if (!resultProcessor && isAsyncIterable(result)) void result[Symbol.asyncIterator]().return?.();
+    },
+  };
+}
+
 function hasErrors(result: unknown): boolean {
   return ((result as ExecutionResult | undefined)?.errors?.length ?? 0) > 0;
 }

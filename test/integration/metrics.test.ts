@@ -172,6 +172,24 @@ describe('metrics over SSE, and refusals', () => {
     });
   });
 
+  it('should release the subscription of a request answered 406 (an Accept nothing can stream to)', async () => {
+    const target = await server();
+    const query = 'subscription { messagesIn(rooms: ["unsent-1", "unsent-2"]) { ... on Message { seq } } }';
+    const get = new URL(target.url);
+    get.searchParams.set('query', query);
+    const answers = await Promise.all([
+      ...['application/json', 'text/html', 'multipart/mixed'].map((accept) =>
+        fetch(target.url, { method: 'POST', headers: { 'content-type': 'application/json', accept }, body: JSON.stringify({ query }) }),
+      ),
+      fetch(get, { headers: { accept: 'application/json' } }),
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual([406, 406, 406, 406]);
+    await waitFor('every subscription released', async () => {
+      const text = await scrape(metricsUrl(target));
+      return value(text, 'roomcast_subscriptions') === 0 && value(text, 'roomcast_rooms_listened') === 0;
+    });
+  });
+
   it('should count rejected publishes by code, never by room', async () => {
     const target = await server({ PUBLISH_RATE_LIMIT: '1/1m' });
     const before = await scrape(metricsUrl(target));

@@ -19,6 +19,8 @@
 // node-http.ts answers plain server-side POSTs without Yoga's request parsing and result hooks: its
 // isBufferable and mediaTypeFor make the same choices as useHttpRequestRules here.
 import { createGraphQLError, processRegularResult, type Plugin } from 'graphql-yoga';
+
+type RequestParser = NonNullable<Parameters<NonNullable<Plugin['onRequestParse']>>[0]['requestParser']>;
 import { ErrorCode, RoomcastError } from '../errors.js';
 
 export const GRAPHQL_RESPONSE_JSON = 'application/graphql-response+json';
@@ -40,7 +42,11 @@ function acceptsOnlyWildcards(accept: string | null | undefined): boolean {
 
 export function useHttpRequestRules(): Plugin {
   return {
-    onRequestParse({ request, setRequestParser }) {
+    onRequestParse({ request, requestParser, setRequestParser }) {
+      if (request.method === 'GET') {
+        if (requestParser) setRequestParser(withUrlJsonErrors(requestParser));
+        return;
+      }
       if (request.method !== 'POST') return;
       const contentType = request.headers.get('content-type');
       if (!isJsonContentType(contentType)) throw unsupportedMediaType(contentType);
@@ -53,6 +59,23 @@ export function useHttpRequestRules(): Plugin {
         setResultProcessor(processRegularResult, GRAPHQL_RESPONSE_JSON);
       }
     },
+  };
+}
+
+/**
+ * Yoga's GET parser, with 400 for `variables` or `extensions` that are not JSON: Yoga lets JSON.parse's
+ * SyntaxError through, which becomes a 500 and an error line per request.
+ */
+function withUrlJsonErrors(parse: RequestParser): RequestParser {
+  return async (request) => {
+    try {
+      return await parse(request);
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      throw createGraphQLError(`variables or extensions in the URL are not valid JSON: ${error.message}`, {
+        extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+      });
+    }
   };
 }
 

@@ -168,6 +168,22 @@ describe('request errors over HTTP, as curl sends requests', () => {
     expect((await curlBothWays(server.url, '{"variables":{}}', { ...json, accept: 'application/json' })).status).toBe(200);
   });
 
+  it.each(['variables', 'extensions'])(
+    'should answer a GET whose %s are not JSON with 400 BAD_REQUEST, for event streams too',
+    async (name) => {
+      for (const accept of ['*/*', 'text/event-stream']) {
+        const url = new URL(server.url);
+        url.searchParams.set('query', '{ __typename }');
+        url.searchParams.set(name, '{bad');
+        const response = await fetch(url, { headers: { accept } });
+        expect(response.status).toBe(400);
+        const body = (await response.json()) as Answer['body'];
+        expect(body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+        expect(body.errors?.[0]?.message).toMatch(/^variables or extensions in the URL are not valid JSON/);
+      }
+    },
+  );
+
   it('should refuse data: null as a validation error (Message.data is JSON!)', async () => {
     const answer = await curlBothWays(server.url, publishWith('null'), json);
     expect(answer.status).toBe(400);

@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { closeReason } from '../close-codes.js';
 import type { Logger } from '../log.js';
 import type { DeliveryTally } from '../metrics/tally.js';
 import { Heartbeat } from './heartbeat.js';
@@ -63,14 +64,14 @@ export function serveProtocol(
               // A write that fails because the client went is no server error: graphql-ws is done with it.
               socket.send(data, (error) => (error && socket.readyState === socket.OPEN ? reject(error) : resolve()));
             }),
-          close: (code, reason) => socket.close(code, reason),
+          close: (code, reason) => socket.close(code, reason && closeReason(reason)),
           onMessage: (handle) =>
             socket.on('message', (data) => {
               if (overBudget(socket, socket.bufferedAmount)) return;
               handle((data as Buffer).toString()).catch((error: unknown) => {
                 const message = error instanceof Error ? error.message : String(error);
                 if (UNEXPECTED_TYPE.test(message)) {
-                  socket.close(CloseCode.BadRequest, message.slice(0, 120));
+                  socket.close(CloseCode.BadRequest, closeReason(message));
                   return;
                 }
                 log.error('websocket message handling failed', { error });

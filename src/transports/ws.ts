@@ -24,7 +24,7 @@ import type { AuthServices } from '../auth/services.js';
 import { ConnectionSession } from '../auth/sessions.js';
 import { connectionClientId, connectionToken } from '../auth/requests.js';
 import { createByteBudget, type DeliveryBudget } from '../broker/budget.js';
-import { RoomcastCloseCode } from '../close-codes.js';
+import { closeReason, RoomcastCloseCode } from '../close-codes.js';
 import { ErrorCode, RoomcastError } from '../errors.js';
 import { asGraphQLError } from '../graphql/errors.js';
 import { withDeadline } from '../deadline.js';
@@ -305,7 +305,7 @@ function connectionOf(ws: WebSocket, socket: Duplex, options: WebSocketOptions, 
   };
   const session: ConnectionSession = new ConnectionSession(auth.authenticator.anonymous, auth.sessions, (reason) => {
     log.info('closing a WebSocket connection', { reason, user: user() });
-    ws.close(RoomcastCloseCode.Forbidden, reason);
+    ws.close(RoomcastCloseCode.Forbidden, closeReason(reason));
   });
   ws.once('close', (code: number, reason: Buffer) => {
     log.debug('WebSocket connection closed', { code, reason: reason.toString(), user: user() });
@@ -338,7 +338,7 @@ function identifyClient(connection: Connection, params: Readonly<Record<string, 
   } catch (error) {
     if (!(error instanceof RoomcastError)) throw error;
     connection.log.info('refused a WebSocket connection', { reason: error.message });
-    connection.ws.close(RoomcastCloseCode.BadRequest, error.message);
+    connection.ws.close(RoomcastCloseCode.BadRequest, closeReason(error.message));
     return false;
   }
 }
@@ -362,7 +362,7 @@ async function authenticate(
     if (!(error instanceof AuthError) && !(error instanceof RoomcastError)) throw error;
     const reason = error instanceof AuthError ? `invalid token: ${error.message}` : error.message;
     connection.log.info('refused a WebSocket connection', { reason });
-    connection.ws.close(RoomcastCloseCode.Forbidden, reason);
+    connection.ws.close(RoomcastCloseCode.Forbidden, closeReason(reason));
     return false;
   }
 }

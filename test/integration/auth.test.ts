@@ -226,12 +226,15 @@ describe('HS256 secret', () => {
         [{ authToken: 'garbage' }, /malformed token/],
         [{ authToken: await hs256({ sub: 'a', exp: now() - 5 }) }, /token expired/],
         [{ Authorization: 'Basic x' }, /Bearer/],
+        // A reason quoting a long invalid room pattern: cut to a close frame's 123 bytes, still 4403.
+        [{ authToken: await hs256({ sub: 'a', roomcast: { [`${'é'.repeat(100)}*x`]: ['subscribe'] } }) }, /^invalid token: .*…$/],
       ] as const) {
         const client = wsClient(ws.wsUrl, { connectionParams: params });
         const close = await closeOf(subscribeWs(client, HistoryDocument, { room: 'lobby' }));
         await client.dispose();
         expect(close.code).toBe(4403);
         expect(close.reason).toMatch(reason);
+        expect(Buffer.byteLength(close.reason ?? '')).toBeLessThanOrEqual(123);
       }
     });
 

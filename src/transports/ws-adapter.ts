@@ -20,6 +20,23 @@ export interface SocketExtra {
   readonly request: { readonly headers: IncomingMessage['headers'] };
 }
 
+/** What the transport decides for its sockets, asked by the protocol server. */
+export interface SocketGuard {
+  /**
+   * Whether a socket holding `bufferedBytes` is over its budget (and now being closed as a slow
+   * consumer). Asked before each message a client sends is handled: one that keeps sending (pings,
+   * operations that fail) but never reads what they are answered with cannot make the server buffer
+   * without bound. Room events ask before each write (ws-delivery.ts, the broker's budget).
+   */
+  overBudget(socket: WebSocket, bufferedBytes: number): boolean;
+  /**
+   * The client completed operation `id` (graphql-ws handles the message too). graphql-ws forgets an
+   * operation completed while it is being set up, and keeps what the setup returns only if the id is
+   * taken again meanwhile: the transport ends it then.
+   */
+  completed(socket: WebSocket, id: string): void;
+}
+
 export interface ProtocolServer {
   /** Starts the protocol on an accepted socket. */
   accept(socket: WebSocket, request: IncomingMessage): void;
@@ -29,6 +46,8 @@ export interface ProtocolServer {
 
 /** graphql-ws throws this for a message type only the server may send; that is the client's fault. */
 const UNEXPECTED_TYPE = /^Unexpected message of type/;
+/** A client message that may be a `complete` (client messages are few: parsed twice only then). */
+const COMPLETE = /"complete"/;
 /** A `next` message as graphql-ws serializes it (id, type, payload): a result of an operation. */
 const NEXT = /^\{"id":"(?:[^"\\]|\\.)*","type":"next"/;
 
@@ -37,13 +56,7 @@ export function serveProtocol(
   options: ServerOptions<Record<string, unknown>, SocketExtra>,
   keepAliveMs: number,
   log: Logger,
-  /**
-   * Whether a socket holding `bufferedBytes` is over its budget (and now being closed as a slow
-   * consumer). Asked before each message a client sends is handled: one that keeps sending (pings,
-   * operations that fail) but never reads what they are answered with cannot make the server buffer
-   * without bound. Room events ask before each write (ws-delivery.ts, the broker's budget).
-   */
-  overBudget: (socket: WebSocket, bufferedBytes: number) => boolean,
+  guard: SocketGuard,
   /** Counts the `next` frames graphql-ws writes (metrics): events delivered without direct delivery. */
   tally?: DeliveryTally,
 ): ProtocolServer {
@@ -67,8 +80,10 @@ export function serveProtocol(
           close: (code, reason) => socket.close(code, reason && closeReason(reason)),
           onMessage: (handle) =>
             socket.on('message', (data) => {
-              if (overBudget(socket, socket.bufferedAmount)) return;
-              handle((data as Buffer).toString()).catch((error: unknown) => {
+              if (guard.overBudget(socket, socket.bufferedAmount)) return;
+              const text = (data as Buffer).toString();
+              if (COMPLETE.test(text)) noteComplete(guard, socket, text);
+              handle(text).catch((error: unknown) => {
                 const message = error instanceof Error ? error.message : String(error);
                 if (UNEXPECTED_TYPE.test(message)) {
                   socket.close(CloseCode.BadRequest, closeReason(message));
@@ -98,4 +113,15 @@ function countFrame(tally: DeliveryTally, data: string): void {
   const length = Buffer.byteLength(data);
   tally.frames++;
   tally.bytes += length + (length < 126 ? 2 : length < 65_536 ? 4 : 10);
+}
+
+function noteComplete(guard: SocketGuard, socket: WebSocket, text: string): void {
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return; // graphql-ws answers the malformed message itself
+  }
+  const { type, id } = (message ?? {}) as { type?: unknown; id?: unknown };
+  if (type === 'complete' && typeof id === 'string') guard.completed(socket, id);
 }

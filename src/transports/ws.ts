@@ -18,6 +18,7 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
+import type { Context, SubscribePayload } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AuthError, type Authenticator } from '../auth/authenticator.js';
 import type { AuthServices } from '../auth/services.js';
@@ -25,7 +26,7 @@ import { ConnectionSession } from '../auth/sessions.js';
 import { connectionClientId, connectionToken } from '../auth/requests.js';
 import { createByteBudget, type DeliveryBudget } from '../broker/budget.js';
 import { closeReason, RoomcastCloseCode } from '../close-codes.js';
-import { ErrorCode, RoomcastError } from '../errors.js';
+import { badUserInput, ErrorCode, RoomcastError } from '../errors.js';
 import { asGraphQLError } from '../graphql/errors.js';
 import { withDeadline } from '../deadline.js';
 import { codeVariableErrors } from '../graphql/error-codes.js';
@@ -36,7 +37,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { HttpHandler } from './http.js';
 import type { OriginPolicy } from './origins.js';
 import { refuseUpgrade } from './refuse-upgrade.js';
-import { serveProtocol } from './ws-adapter.js';
+import { serveProtocol, type SocketExtra } from './ws-adapter.js';
 import { DirectDelivery } from './ws-delivery.js';
 
 export interface WebSocketOptions {
@@ -69,7 +70,44 @@ export interface WebSocketTransport {
 type EnvelopedArgs = ExecutionArgs & {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
+  /** The operation's setup, over once its result (or failure) is handed to graphql-ws. */
+  setup?: Setup;
 };
+
+/** `result`, handed over by its setup: ended instead when it is no longer wanted. */
+function settling(args: EnvelopedArgs, result: unknown): unknown {
+  const { setup } = args;
+  if (!setup) return result;
+  return Promise.resolve(result).then(
+    (value) => setup.handOver(value),
+    (error: unknown) => {
+      setup.done();
+      throw error;
+    },
+  );
+}
+
+/**
+ * One operation between its subscribe message and the moment graphql-ws holds its result. A result
+ * that arrives after the client completed the operation is ended here: graphql-ws keeps it when the
+ * id was taken again meanwhile. (A socket that closed meanwhile is graphql-ws's: it forgets every id.)
+ */
+class Setup {
+  private completed = false;
+
+  constructor(readonly done: () => void) {}
+
+  complete(): void {
+    this.completed = true;
+  }
+
+  handOver(result: unknown): unknown {
+    this.done();
+    const stream = result as Partial<AsyncIterator<unknown>> | null;
+    if (this.completed && typeof stream?.return === 'function') void stream.return();
+    return result;
+  }
+}
 
 /** A slow consumer's close frame waits behind its unread data; it is cut off if it has not closed by then. */
 const SLOW_CONSUMER_GRACE_MS = 1_000;
@@ -88,6 +126,8 @@ export function attachWebSocket(
   // No compression: direct delivery writes pre-built uncompressed frames past ws (ws-delivery.ts).
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
   const connections = new WeakMap<WebSocket, Connection>();
+  /** Per socket, the operations being set up (subscribe received, result not yet handed to graphql-ws). */
+  const settingUp = new WeakMap<WebSocket, Map<string, Setup>>();
   const rawSockets = new WeakMap<WebSocket, Duplex>();
   const delivery = new DirectDelivery(options.metrics?.webSocketDelivery);
   let draining = false;
@@ -114,6 +154,68 @@ export function attachWebSocket(
   };
   server.on('upgrade', onUpgrade);
 
+  /** What a subscribe message runs: errors to send, or the enveloped arguments to execute or subscribe with. */
+  const prepare = async (
+    ctx: Context<Record<string, unknown>, SocketExtra>,
+    id: string,
+    params: SubscribePayload,
+  ): Promise<readonly GraphQLError[] | EnvelopedArgs> => {
+    // graphql-ws has already reserved this operation's id in ctx.subscriptions.
+    if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
+      return [
+        asGraphQLError(
+          new RoomcastError(
+            ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+            `a connection may run at most ${options.maxSubscriptionsPerConnection} operations at once (MAX_SUBSCRIPTIONS_PER_CONNECTION)`,
+          ),
+        ),
+      ];
+    }
+    const limited = options.limits.refuseOperation(ctx.extra.socket);
+    if (limited) return [asGraphQLError(limited)];
+    const connection = connections.get(ctx.extra.socket);
+    const { execute, subscribe, contextFactory, parse, validate, ...enveloped } = yoga.getEnveloped({
+      ...ctx,
+      req: ctx.extra.request,
+      socket: ctx.extra.socket,
+      params,
+      operationId: id,
+      budget: connection?.budget,
+      roomQuota: connection?.roomQuota,
+      connection: connection?.session,
+      log: connection?.log,
+    });
+    // envelop types the schema and the results of its parse and validate as any.
+    const schema = enveloped.schema as GraphQLSchema;
+    let document: DocumentNode;
+    try {
+      document = parse(params.query) as DocumentNode;
+    } catch (error) {
+      if (error instanceof GraphQLError) return [error];
+      throw error;
+    }
+    const errors = validate(schema, document) as readonly GraphQLError[];
+    if (errors.length > 0) return errors;
+    const args: EnvelopedArgs = {
+      schema,
+      operationName: params.operationName,
+      document,
+      variableValues: params.variables,
+      contextValue: await contextFactory(),
+      execute,
+      subscribe,
+    };
+    if (
+      options.directDelivery &&
+      connection &&
+      getOperationAST(document, params.operationName)?.operation === OperationTypeNode.SUBSCRIPTION
+    ) {
+      // Room events go straight to the socket (ws-delivery.ts); graphql-ws keeps the protocol.
+      args.subscribe = (subscribeArgs) => delivery.subscribe(subscribeArgs, subscribe, { ...connection, id });
+    }
+    return args;
+  };
+
   const protocol = serveProtocol(
     wss,
     {
@@ -128,68 +230,34 @@ export function attachWebSocket(
       // Called for every event delivered without direct delivery: no allocation unless there are errors.
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: webSocketErrors(result.errors) } : undefined),
       onError: (_ctx, _id, _payload, errors) => webSocketErrors(errors),
-      execute: (args) => (args as EnvelopedArgs).execute(args) as never,
-      subscribe: (args) => (args as EnvelopedArgs).subscribe(args) as never,
+      execute: (args) => settling(args as EnvelopedArgs, (args as EnvelopedArgs).execute(args)) as never,
+      subscribe: (args) => settling(args as EnvelopedArgs, (args as EnvelopedArgs).subscribe(args)) as never,
       onSubscribe: async (ctx, id, params) => {
-        // graphql-ws has already reserved this operation's id in ctx.subscriptions.
-        if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
-          return [
-            asGraphQLError(
-              new RoomcastError(
-                ErrorCode.TOO_MANY_SUBSCRIPTIONS,
-                `a connection may run at most ${options.maxSubscriptionsPerConnection} operations at once (MAX_SUBSCRIPTIONS_PER_CONNECTION)`,
-              ),
-            ),
-          ];
-        }
-        const limited = options.limits.refuseOperation(ctx.extra.socket);
-        if (limited) return [asGraphQLError(limited)];
-        const connection = connections.get(ctx.extra.socket);
-        const { execute, subscribe, contextFactory, parse, validate, ...enveloped } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-          operationId: id,
-          budget: connection?.budget,
-          roomQuota: connection?.roomQuota,
-          connection: connection?.session,
-          log: connection?.log,
-        });
-        // envelop types the schema and the results of its parse and validate as any.
-        const schema = enveloped.schema as GraphQLSchema;
-        let document: DocumentNode;
+        // An id whose operation is still being set up (its complete came first) is refused: graphql-ws
+        // would take it as free, and keep the first operation's result under it, which nothing ends.
+        let pending = settingUp.get(ctx.extra.socket);
+        if (!pending) settingUp.set(ctx.extra.socket, (pending = new Map<string, Setup>()));
+        if (pending.has(id))
+          return [asGraphQLError(badUserInput(`operation id ${JSON.stringify(id.slice(0, 64))} is still being set up: send a new id`))];
+        const setup = new Setup(() => pending.delete(id));
+        pending.set(id, setup);
         try {
-          document = parse(params.query) as DocumentNode;
+          const prepared = await prepare(ctx, id, params);
+          if ('schema' in prepared) prepared.setup = setup;
+          else setup.done();
+          return prepared;
         } catch (error) {
-          if (error instanceof GraphQLError) return [error];
+          setup.done();
           throw error;
         }
-        const errors = validate(schema, document) as readonly GraphQLError[];
-        if (errors.length > 0) return errors;
-        const args: EnvelopedArgs = {
-          schema,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          execute,
-          subscribe,
-        };
-        if (
-          options.directDelivery &&
-          connection &&
-          getOperationAST(document, params.operationName)?.operation === OperationTypeNode.SUBSCRIPTION
-        ) {
-          // Room events go straight to the socket (ws-delivery.ts); graphql-ws keeps the protocol.
-          args.subscribe = (subscribeArgs) => delivery.subscribe(subscribeArgs, subscribe, { ...connection, id });
-        }
-        return args;
       },
     },
     options.keepAliveMs,
     log,
-    (ws, bufferedBytes) => connections.get(ws)?.overBudget(bufferedBytes) ?? false,
+    {
+      overBudget: (ws, bufferedBytes) => connections.get(ws)?.overBudget(bufferedBytes) ?? false,
+      completed: (ws, id) => settingUp.get(ws)?.get(id)?.complete(),
+    },
     options.metrics?.webSocketDelivery,
   );
   wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {

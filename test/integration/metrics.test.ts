@@ -12,7 +12,7 @@ import { PublishDocument, RoomMessagesDocument } from '../generated/graphql.js';
 import { postGraphQL, subscribeSse, subscribeWs, wsClient, type Stream } from '../helpers/clients.js';
 import { freePort } from '../helpers/free-port.js';
 import { serversOfThisFile, type TestServer } from '../helpers/in-process.js';
-import { closeCode, opened } from '../helpers/raw-ws.js';
+import { acknowledged, closeCode, opened } from '../helpers/raw-ws.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -102,6 +102,56 @@ describe.each([
     expect(after).toContain('nodejs_heap_size_used_bytes');
     expect(after).not.toContain('secret-room-xyz');
     expect(after).not.toContain('secret');
+  });
+});
+
+describe('operation ids reused while their operation is set up', () => {
+  it('should end every subscription: the reuse is refused, the first is ended by its complete', async () => {
+    const target = await server();
+    const ws = new WebSocket(target.wsUrl, 'graphql-transport-ws');
+    await opened(ws);
+    const answers: { id?: string; type: string; payload?: { extensions?: { code?: string } }[] }[] = [];
+    ws.on('message', (data) => answers.push(JSON.parse((data as Buffer).toString()) as (typeof answers)[number]));
+    ws.send(JSON.stringify({ type: 'connection_init' }));
+    await waitFor('connection_ack', () => answers.some((answer) => answer.type === 'connection_ack'));
+    const query = 'subscription { messagesIn(rooms: ["reused-1", "reused-2"]) { ... on Message { seq } } }';
+    for (let i = 0; i < 20; i++) {
+      // One burst: the second subscribe arrives while the first is still being set up.
+      ws.send(JSON.stringify({ id: `op-${i}`, type: 'subscribe', payload: { query } }));
+      ws.send(JSON.stringify({ id: `op-${i}`, type: 'complete' }));
+      ws.send(JSON.stringify({ id: `op-${i}`, type: 'subscribe', payload: { query } }));
+    }
+    const refusals = () => answers.filter((answer) => answer.type === 'error');
+    await waitFor('every reuse refused', () => refusals().length === 20);
+    ws.close();
+    await waitFor('every subscription ended', async () => {
+      const text = await scrape(metricsUrl(target));
+      return value(text, 'roomcast_subscriptions') === 0 && value(text, 'roomcast_rooms_listened') === 0;
+    });
+    for (const answer of answers.filter((answer) => answer.type === 'error'))
+      expect(answer.payload?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('should end the subscriptions whose socket closed while they were set up', async () => {
+    const target = await server();
+    for (let round = 0; round < 5; round++) {
+      const ws = new WebSocket(target.wsUrl, 'graphql-transport-ws');
+      await acknowledged(ws);
+      for (let i = 0; i < 20; i++) {
+        ws.send(
+          JSON.stringify({
+            id: `op-${i}`,
+            type: 'subscribe',
+            payload: { query: `subscription { messages(room: "closing-${i}") { ... on Message { seq } } }` },
+          }),
+        );
+      }
+      ws.terminate();
+    }
+    await waitFor('every subscription ended', async () => {
+      const text = await scrape(metricsUrl(target));
+      return value(text, 'roomcast_subscriptions') === 0 && value(text, 'roomcast_rooms_listened') === 0;
+    });
   });
 });
 

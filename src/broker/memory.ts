@@ -5,7 +5,7 @@
  * every room: old cursors get a HistoryGap.
  */
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS, idempotencyScope } from '../rooms/idempotency.js';
-import { encodeMessage, type Message } from '../rooms/message.js';
+import { decodeMessage, encodeMessage, type Message } from '../rooms/message.js';
 import type { Backend, ReadQuery, RoomSnapshot } from './backend.js';
 import { newEpoch } from './epoch.js';
 
@@ -21,14 +21,18 @@ export interface MemoryBackendOptions {
 interface RoomState {
   readonly epoch: string;
   seq: number;
-  /** The newest `historySize` messages; `history[0]` has seq `seq - history.length + 1`. */
-  readonly history: Message[];
+  /**
+   * The newest `historySize` messages in their JSON form, as Redis holds them (a parsed payload can
+   * take many times its size: 63 KB of `[{},{},…]` is 1.6 MB of objects); `history[0]` has seq
+   * `seq - history.length + 1`. Decoded when read, as the Redis backend's are.
+   */
+  readonly history: string[];
   expiresAt: number;
 }
 
-/** A message held under its idempotency key: the very object first returned. */
+/** A message held under its idempotency key, in its JSON form. */
 interface Published {
-  readonly message: Message;
+  readonly json: string;
   readonly expiresAt: number;
 }
 
@@ -60,7 +64,7 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
   const original = (room: string, scope: string): Message | undefined => {
     const held = published.get(room)?.get(scope);
     if (!held) return undefined;
-    if (held.expiresAt > now()) return held.message;
+    if (held.expiresAt > now()) return decodeMessage(held.json);
     forget(room, scope);
     return undefined;
   };
@@ -95,18 +99,15 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
       state.seq += 1;
       state.expiresAt = now() + ttlMs;
       const envelope = { room, seq: state.seq, epoch: state.epoch, event, publishedAt: now(), sender, exclude };
-      const message: Message = {
-        ...envelope,
-        data: JSON.parse(dataJson) as unknown,
-        // The length of the JSON the Redis backend would carry, byte for byte the same.
-        size: encodeMessage(envelope, dataJson).length,
-      };
-      state.history.push(message);
+      // The JSON the Redis backend would carry, byte for byte the same.
+      const json = encodeMessage(envelope, dataJson);
+      const message: Message = { ...envelope, data: JSON.parse(dataJson) as unknown, size: json.length };
+      state.history.push(json);
       if (state.history.length > options.historySize) state.history.shift();
       if (scope !== undefined) {
         let scopes = published.get(room);
         if (!scopes) published.set(room, (scopes = new Map<string, Published>()));
-        scopes.set(scope, { message, expiresAt: now() + idempotencyTtlMs });
+        scopes.set(scope, { json, expiresAt: now() + idempotencyTtlMs });
       }
       if (listening.has(room)) backend.onMessage(message);
       return message;
@@ -151,13 +152,13 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
 function snapshot(state: RoomState | undefined, query: ReadQuery): RoomSnapshot {
   if (!state) return { epoch: null, seq: 0, messages: [] };
   const { history } = state;
-  let messages: Message[];
+  let held: string[];
   if ('latest' in query) {
-    messages = query.latest > 0 ? history.slice(-query.latest) : [];
+    held = query.latest > 0 ? history.slice(-query.latest) : [];
   } else {
     const firstSeq = state.seq - history.length + 1;
     const start = Math.max(0, query.afterSeq + 1 - firstSeq);
-    messages = history.slice(start, start + query.limit);
+    held = history.slice(start, start + query.limit);
   }
-  return { epoch: state.epoch, seq: state.seq, messages };
+  return { epoch: state.epoch, seq: state.seq, messages: held.map(decodeMessage) };
 }

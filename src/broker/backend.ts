@@ -3,7 +3,7 @@
  * replica. The memory and Redis backends implement this one interface; everything above it
  * (fan-out to local subscribers, resume, gap detection) is shared and lives in broker.ts.
  */
-import type { Message } from '../rooms/message.js';
+import { decodeMessage, type Message } from '../rooms/message.js';
 
 /** A consistent read of one room: its position and the requested slice of history. */
 export interface RoomSnapshot {
@@ -13,13 +13,38 @@ export interface RoomSnapshot {
   readonly seq: number;
   /** Held messages with seq greater than `afterSeq`, oldest first, at most `limit` of them. */
   readonly messages: readonly Message[];
+  /** Set when messages were left out for the query's `maxBytes`: the bytes counted, past it. */
+  readonly overBytes?: number;
 }
 
-export type ReadQuery =
-  /** The oldest `limit` held messages with seq > afterSeq. */
+export type ReadQuery = /** The oldest `limit` held messages with seq > afterSeq. */
+(
   | { readonly afterSeq: number; readonly limit: number }
   /** The newest `latest` held messages (0 reads only the position). */
-  | { readonly latest: number };
+  | { readonly latest: number }
+) & {
+  /**
+   * Messages are decoded only while their JSON adds up to at most this many bytes (the first always
+   * is); the rest are left out, and `overBytes` says so. A parsed message can take many times its
+   * JSON, so a reader that cannot use more (a response's budget, a replay's page) never builds it.
+   */
+  readonly maxBytes?: number;
+};
+
+/**
+ * The held JSON of messages, in the order given, decoded while it adds up to `maxBytes` (ReadQuery).
+ * Both backends read through this.
+ */
+export function decodeWithin(entries: readonly string[], maxBytes = Infinity): { messages: Message[]; overBytes?: number } {
+  let bytes = 0;
+  let count = 0;
+  for (; count < entries.length; count++) {
+    bytes += entries[count]!.length;
+    if (bytes > maxBytes && count > 0) break;
+  }
+  const messages = entries.slice(0, count).map(decodeMessage);
+  return count < entries.length ? { messages, overBytes: bytes } : { messages };
+}
 
 export interface Backend {
   readonly kind: 'memory' | 'redis';

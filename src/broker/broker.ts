@@ -29,6 +29,15 @@ import { RoomSetSubscription } from './room-set.js';
 import { ThrottleGroups } from './throttle.js';
 import { asUnavailable, RoomSubscription } from './subscription.js';
 
+/** A history read stopped at its `maxBytes`: `bytes` of message JSON counted, past it. */
+export class HistoryOverBytes extends Error {
+  override readonly name = 'HistoryOverBytes';
+
+  constructor(readonly bytes: number) {
+    super(`the history read is over its byte limit (${bytes} bytes counted)`);
+  }
+}
+
 export interface Broker {
   readonly kind: Backend['kind'];
   /**
@@ -40,8 +49,11 @@ export interface Broker {
    * party skip the message, live and when replaying history.
    */
   publish(room: string, event: string, dataJson: string, sender?: string, idempotencyKey?: string, exclude?: string): Promise<Message>;
-  /** Held messages oldest first: the first `limit` after `after`, or the latest `limit`. */
-  history(room: string, after: Cursor | undefined, limit: number): Promise<Message[]>;
+  /**
+   * Held messages oldest first: the first `limit` after `after`, or the latest `limit`. With
+   * `maxBytes`, fails with HistoryOverBytes rather than decode more of their JSON than that.
+   */
+  history(room: string, after: Cursor | undefined, limit: number, maxBytes?: number): Promise<Message[]>;
   /**
    * Resolves once the subscription is live and its catch-up is queued. `budget` bounds what may
    * wait for the subscriber (shared by a connection's subscriptions); by default each subscription
@@ -157,13 +169,18 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
     }
     return reading;
   };
-  /** A history read that notices a head gone back (fanout.ts), and then reads again in the new epoch. */
+  /**
+   * A history read that notices a head gone back (fanout.ts), and then reads again in the new epoch.
+   * A replay's page decodes at most what one subscriber may hold (a page of large messages would
+   * otherwise be built whole); the replay reads on from where a short page stopped.
+   */
   const readWatched = async (room: string, afterSeq: number, limit: number): Promise<RoomSnapshot> => {
+    const query = { afterSeq, limit, maxBytes: maxBufferedBytes };
     const before = fanout.knownHead(room);
-    const snapshot = await backend.read(room, { afterSeq, limit });
+    const snapshot = await backend.read(room, query);
     if (!fanout.observeRead(room, before, snapshot)) return snapshot;
     await renew(room, snapshot.epoch!, before!.seq, snapshot.seq);
-    return backend.read(room, { afterSeq, limit });
+    return backend.read(room, query);
   };
   backend.onResume = (rooms) => {
     sweep = new Map();
@@ -195,7 +212,7 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
     try {
       return await work();
     } catch (error) {
-      if (error instanceof RoomcastError) throw error;
+      if (error instanceof RoomcastError || error instanceof HistoryOverBytes) throw error;
       // One line per distinct failure (at most every 10 s), not one per request during an outage.
       const message = error instanceof Error ? error.message : String(error);
       if (message !== lastFailure.message || Date.now() - lastFailure.at > 10_000) {
@@ -268,13 +285,17 @@ export function createBroker(backend: Backend, log: Logger, options: BrokerOptio
       return publishing;
     },
 
-    history: (room, after, limit) =>
+    history: (room, after, limit, maxBytes) =>
       guard(async () => {
-        if (!after) return [...(await backend.read(room, { latest: limit })).messages];
-        const snapshot = await backend.read(room, { afterSeq: after.seq, limit });
-        if (snapshot.epoch === after.epoch) return [...snapshot.messages];
+        const within = (snapshot: RoomSnapshot): Message[] => {
+          if (snapshot.overBytes !== undefined) throw new HistoryOverBytes(snapshot.overBytes);
+          return [...snapshot.messages];
+        };
+        if (!after) return within(await backend.read(room, { latest: limit, maxBytes }));
+        const snapshot = await backend.read(room, { afterSeq: after.seq, limit, maxBytes });
+        if (snapshot.epoch === after.epoch) return within(snapshot);
         // The cursor is from an earlier history of the room: everything held now came after it.
-        return [...(await backend.read(room, { afterSeq: 0, limit })).messages];
+        return within(await backend.read(room, { afterSeq: 0, limit, maxBytes }));
       }),
 
     subscribe: (room, after, budget = createByteBudget(maxBufferedBytes), party) =>

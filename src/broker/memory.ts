@@ -6,7 +6,7 @@
  */
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS, idempotencyScope } from '../rooms/idempotency.js';
 import { decodeMessage, encodeMessage, type Message } from '../rooms/message.js';
-import type { Backend, ReadQuery, RoomSnapshot } from './backend.js';
+import { decodeWithin, type Backend, type ReadQuery, type RoomSnapshot } from './backend.js';
 import { newEpoch } from './epoch.js';
 
 export interface MemoryBackendOptions {
@@ -152,13 +152,13 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
 function snapshot(state: RoomState | undefined, query: ReadQuery): RoomSnapshot {
   if (!state) return { epoch: null, seq: 0, messages: [] };
   const { history } = state;
-  let held: string[];
   if ('latest' in query) {
-    held = query.latest > 0 ? history.slice(-query.latest) : [];
-  } else {
-    const firstSeq = state.seq - history.length + 1;
-    const start = Math.max(0, query.afterSeq + 1 - firstSeq);
-    held = history.slice(start, start + query.limit);
+    // Newest first within the bytes, as Redis reads them, then oldest first.
+    const newest = query.latest > 0 ? history.slice(-query.latest).reverse() : [];
+    const { messages, overBytes } = decodeWithin(newest, query.maxBytes);
+    return { epoch: state.epoch, seq: state.seq, messages: messages.reverse(), overBytes };
   }
-  return { epoch: state.epoch, seq: state.seq, messages: held.map(decodeMessage) };
+  const firstSeq = state.seq - history.length + 1;
+  const start = Math.max(0, query.afterSeq + 1 - firstSeq);
+  return { epoch: state.epoch, seq: state.seq, ...decodeWithin(history.slice(start, start + query.limit), query.maxBytes) };
 }

@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import type { BrokerMetrics } from './metrics.js';
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '../rooms/idempotency.js';
 import { decodeMessage } from '../rooms/message.js';
-import type { Backend, RoomSnapshot } from './backend.js';
+import { decodeWithin, type Backend, type RoomSnapshot } from './backend.js';
 import { plainChannels, type ChannelEvents, type RoomChannels } from './redis-channels.js';
 import { quit, redisConnection, redisFailure, type RedisClient, type RedisTarget } from './redis-connection.js';
 import { redisKeys } from './redis-keys.js';
@@ -115,9 +115,10 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     async read(room, query) {
       const args: (string | number)[] = 'latest' in query ? ['latest', query.latest, 0] : ['after', query.afterSeq, query.limit];
       const [epoch, seq, entries] = await timed('read', publisher.roomcastRead(keys.meta(room), keys.log(room), ...args));
-      const messages = entries.map(decodeMessage);
+      // "latest" entries come newest first: within the bytes from the newest, then oldest first.
+      const { messages, overBytes } = decodeWithin(entries, query.maxBytes);
       if ('latest' in query) messages.reverse();
-      return { epoch: epoch ?? null, seq: Number(seq), messages } satisfies RoomSnapshot;
+      return { epoch: epoch ?? null, seq: Number(seq), messages, overBytes } satisfies RoomSnapshot;
     },
 
     renewEpoch: async (room, epoch) => (await publisher.roomcastRenew(keys.meta(room), keys.log(room), epoch)) === 1,

@@ -159,7 +159,8 @@ export class RoomSubscription extends EventQueue implements FanoutMember {
       this.hasCursor = true;
       this.enqueue(message);
     }
-    return snapshot.messages.length >= this.options.pageSize && this.seq < snapshot.seq;
+    const full = snapshot.messages.length >= this.options.pageSize || snapshot.overBytes !== undefined;
+    return full && this.seq < snapshot.seq;
   }
 
   /** The room's history was reset (Redis lost it, or it expired): what came before is unknowable. */

@@ -7,6 +7,7 @@
  * operation over it stops reading at the first read that crosses it: at most the budget plus one
  * read is ever held, whatever the number of aliases.
  */
+import { HistoryOverBytes } from '../broker/broker.js';
 import type { Message } from '../rooms/message.js';
 import { responseTooLarge } from './errors.js';
 
@@ -16,11 +17,21 @@ export class HistoryBudget {
 
   constructor(readonly maxBytes: number) {}
 
-  /** Runs `read` after the operation's earlier reads; RESPONSE_TOO_LARGE once the budget is spent. */
-  read(read: () => Promise<Message[]>): Promise<Message[]> {
+  /**
+   * Runs `read` after the operation's earlier reads, with what is left of the budget (a read decodes no
+   * more than that: a parsed message can take many times its JSON); RESPONSE_TOO_LARGE once it is spent.
+   */
+  read(read: (maxBytes: number) => Promise<Message[]>): Promise<Message[]> {
     const result = this.turn.then(async () => {
       if (this.spent > this.maxBytes) throw responseTooLarge(this.spent, this.maxBytes);
-      const messages = await read();
+      let messages: Message[];
+      try {
+        messages = await read(this.maxBytes - this.spent);
+      } catch (error) {
+        if (!(error instanceof HistoryOverBytes)) throw error;
+        this.spent += error.bytes;
+        throw responseTooLarge(this.spent, this.maxBytes);
+      }
       for (const message of messages) this.spent += message.size;
       if (this.spent > this.maxBytes) throw responseTooLarge(this.spent, this.maxBytes);
       return messages;

@@ -30,7 +30,7 @@ export interface OperationLimits {
   /** Counts a publish that passed validation and authorization; RATE_LIMITED past PUBLISH_RATE_LIMIT. */
   admitPublish(user: string | null): Promise<void>;
   /** Runs a history read within the operation's MAX_RESPONSE_BYTES; RESPONSE_TOO_LARGE past it. */
-  readHistory(read: () => Promise<Message[]>): Promise<Message[]>;
+  readHistory(read: (maxBytes: number) => Promise<Message[]>): Promise<Message[]>;
 }
 
 /** The part of Yoga's initial context the limits look at: the Node request over HTTP, the WebSocket over one. */

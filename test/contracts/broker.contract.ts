@@ -2,7 +2,7 @@
  * The one suite every Broker backend must pass: memory and Redis keep the same promises.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker/broker.js';
+import { HistoryOverBytes, type Broker } from '../../src/broker/broker.js';
 import type { SubscriptionEvent } from '../../src/broker/subscription.js';
 import { encodeMessage, isHistoryGap, type HistoryGap, type Message, type RoomEvent } from '../../src/rooms/message.js';
 import { encodeCursor, type Cursor } from '../../src/rooms/cursor.js';
@@ -17,7 +17,11 @@ interface BrokerFixture {
   close(): Promise<void>;
 }
 
-export type BrokerFactory = (options: { historySize: number; idempotencyTtlSeconds?: number }) => Promise<BrokerFixture>;
+export type BrokerFactory = (options: {
+  historySize: number;
+  idempotencyTtlSeconds?: number;
+  maxBufferedBytes?: number;
+}) => Promise<BrokerFixture>;
 
 const cursorOf = (m: Message): Cursor => ({ room: m.room, epoch: m.epoch, seq: m.seq });
 
@@ -161,6 +165,19 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
         expect(seqs(seen)).toEqual(Array.from({ length: 50 }, (_, i) => start.seq + 1 + i));
       } finally {
         await big.close();
+      }
+    });
+
+    it('should decode no more of a history read than its maxBytes: HistoryOverBytes instead', async () => {
+      const big = (n: number) => broker.publish(room, 'big', JSON.stringify({ n, blob: 'x'.repeat(1_000) }));
+      const published = [];
+      for (let n = 1; n <= 5; n++) published.push(await big(n));
+      const size = published[0]!.size;
+      expect((await broker.history(room, undefined, 5, 5 * size)).map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+      for (const after of [undefined, cursorOf(published[0]!)]) {
+        const refused = await broker.history(room, after, 5, 2.5 * size).catch((error: unknown) => error);
+        expect(refused).toBeInstanceOf(HistoryOverBytes);
+        expect((refused as HistoryOverBytes).bytes).toBe(3 * size);
       }
     });
 

@@ -17,6 +17,6 @@ export const Query: QueryResolvers = {
     }
     const after = args.after == null ? undefined : parseCursor(args.after, room);
     // Within the operation's MAX_RESPONSE_BYTES, summed over its history fields (limits/).
-    return limits.readHistory(() => broker.history(room, after, limit));
+    return limits.readHistory((maxBytes) => broker.history(room, after, limit, maxBytes));
   },
 };

@@ -17,19 +17,20 @@ export interface RoomSnapshot {
   readonly overBytes?: number;
 }
 
-export type ReadQuery = /** The oldest `limit` held messages with seq > afterSeq. */
-(
-  | { readonly afterSeq: number; readonly limit: number }
-  /** The newest `latest` held messages (0 reads only the position). */
-  | { readonly latest: number }
-) & {
-  /**
-   * Messages are decoded only while their JSON adds up to at most this many bytes (the first always
-   * is); the rest are left out, and `overBytes` says so. A parsed message can take many times its
-   * JSON, so a reader that cannot use more (a response's budget, a replay's page) never builds it.
-   */
-  readonly maxBytes?: number;
-};
+export type ReadQuery =
+  /** The oldest `limit` held messages with seq > afterSeq. */
+  (
+    | { readonly afterSeq: number; readonly limit: number }
+    /** The newest `latest` held messages (0 reads only the position). */
+    | { readonly latest: number }
+  ) & {
+    /**
+     * Messages are decoded only while their JSON adds up to at most this many bytes (the first always
+     * is); the rest are left out, and `overBytes` says so. A parsed message can take many times its
+     * JSON, so a reader that cannot use more (a response's budget, a replay's page) never builds it.
+     */
+    readonly maxBytes?: number;
+  };
 
 /**
  * The held JSON of messages, in the order given, decoded while it adds up to `maxBytes` (ReadQuery).

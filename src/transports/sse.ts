@@ -67,7 +67,9 @@ function eventStream(
     if (metrics && open !== now) metrics.sseStreams += now ? 1 : -1;
     open = now;
   };
+  let released = false;
   const release = async () => {
+    released = true;
     clearInterval(ping);
     opened(false);
     await iterator.return?.();
@@ -76,6 +78,8 @@ function eventStream(
   else signal.addEventListener('abort', () => void release(), { once: true });
   const body = new fetchAPI.ReadableStream<Uint8Array>({
     start(controller) {
+      // A client gone before its stream started: nothing to open, no ping to keep.
+      if (released) return;
       // Some browsers wait for a first chunk before they report the stream open.
       controller.enqueue(encoder.encode(':\n\n'));
       opened(true);

@@ -216,9 +216,9 @@ describe('metrics over SSE, and refusals', () => {
     const last = subscribeSse(target.url, RoomMessagesDocument, { room: 'left-1' }, { authorization: `Bearer ${token}` });
     await waitFor('the last stream live', async () => value(await scrape(metricsUrl(target)), 'roomcast_sse_streams') >= 1);
     last.dispose();
-    await waitFor('every subscription released', async () => {
+    await waitFor('every subscription and stream released', async () => {
       const text = await scrape(metricsUrl(target));
-      return value(text, 'roomcast_subscriptions') === 0 && value(text, 'roomcast_rooms_listened') === 0;
+      return ['roomcast_subscriptions', 'roomcast_rooms_listened', 'roomcast_sse_streams'].every((name) => value(text, name) === 0);
     });
   });
 

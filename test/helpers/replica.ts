@@ -53,7 +53,9 @@ export async function startReplica(
     child.stderr.on('data', onLine);
     child.once('exit', (code) => reject(new Error(`replica exited with ${code}: ${output.join('\n')}`)));
   });
-  const url = await within(listening, 20_000, 'a replica to listen');
+  // A deadline, not a wait: under a full suite's load (tsx compiling the sources while Chromium starts
+  // beside it) a start has taken over 20 s once in CI; it normally takes 1-2.
+  const url = await within(listening, 60_000, 'a replica to listen');
   const port = Number(new URL(url).port);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {

@@ -49,8 +49,10 @@ beforeAll(async () => {
   // The server's URL is built into the pages (VITE_ROOMCAST_URL), so the port is chosen first.
   const env = { ...process.env, VITE_ROOMCAST_URL: `http://127.0.0.1:${apiPort}/graphql` };
   await Promise.all(Object.entries(EXAMPLES).map(([name, dir]) => buildExample(dir, join(work, name), env)));
-  [replica, browser] = await Promise.all([startReplica(replicaEnv()), launchChromium()]);
-}, 120_000);
+  // One after the other: started side by side under a full suite's load, each has missed its deadline once in CI.
+  browser = await launchChromium();
+  replica = await startReplica(replicaEnv());
+}, 300_000);
 afterAll(async () => {
   for (const context of contexts) await context.close();
   await browser?.close();

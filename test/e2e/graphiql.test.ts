@@ -24,7 +24,7 @@ beforeAll(async () => {
   if (!haveChromium) return;
   server = await startTestServer();
   browser = await launchChromium();
-});
+}, 180_000);
 afterAll(async () => {
   await browser?.close();
   await server?.close();

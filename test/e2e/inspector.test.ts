@@ -38,7 +38,7 @@ beforeAll(async () => {
     ...(await Promise.all([startReplica({ ...env, REPLICA_ID: 'replica-a' }), startReplica({ ...env, REPLICA_ID: 'replica-b' })])),
   );
   browser = await launchChromium();
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   for (const client of clients.splice(0)) await client.dispose();
   await browser?.close();

@@ -49,7 +49,7 @@ beforeAll(async () => {
   // The server's URL is built into the pages (VITE_ROOMCAST_URL), so the port is chosen first.
   const env = { ...process.env, VITE_ROOMCAST_URL: `http://127.0.0.1:${apiPort}/graphql` };
   await Promise.all(Object.entries(EXAMPLES).map(([name, dir]) => buildExample(dir, join(work, name), env)));
-  // One after the other: started side by side under a full suite's load, each has missed its deadline once in CI.
+  // One after the other, so that a Chromium start that hangs (and is tried again) delays nothing else's deadline.
   browser = await launchChromium();
   replica = await startReplica(replicaEnv());
 }, 300_000);

@@ -28,19 +28,20 @@ const ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+const ATTEMPTS = 2;
 
 /**
  * A headless browser with a fresh temporary profile (deleted on close) and no background traffic.
  * A start that hangs is killed and tried once more: in CI a launch has, once, not come up within
- * 30 s under a full suite's load, while it normally takes about one.
+ * 30 s while the machine was otherwise idle (a hung start, not a slow one); it normally takes about one.
  */
-export async function launchChromium(attempts = 2): Promise<Browser> {
+export async function launchChromium(): Promise<Browser> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await chromium.launch({ executablePath: CHROMIUM, headless: true, timeout: 45_000, args: ARGS });
     } catch (error) {
-      if (attempt >= attempts || !(error instanceof Error && error.name === 'TimeoutError')) throw error;
-      console.warn(`Chromium did not start within 45 s (attempt ${attempt} of ${attempts}); trying again`);
+      if (attempt >= ATTEMPTS || !(error instanceof Error && error.name === 'TimeoutError')) throw error;
+      console.warn(`Chromium did not start within 45 s (attempt ${attempt} of ${ATTEMPTS}); trying again`);
     }
   }
 }
